@@ -1,0 +1,137 @@
+"""The ``s360-mock`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("s360mock")
+
+
+def _dataset_from_args(args: argparse.Namespace) -> tuple[Path | None, dict[str, Any] | None]:
+    if args.dataset and args.seed is not None:
+        raise SystemExit("error: give either --dataset FILE or --seed N (a generated dataset), not both")
+    if args.seed is not None:
+        from fixtures.generator import generate
+
+        return None, generate(args.size, args.seed)
+    return (Path(args.dataset) if args.dataset else None), None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from fixtures.validate import DatasetError
+    from mock_server.app import create_app
+    from mock_server.server import serve_forever
+    from mock_server.simulator import SimulatorConfig
+    from mock_server.soap.namespaces import ALL_SERVICES
+    from mock_server.store import StoreError
+
+    path, doc = _dataset_from_args(args)
+    config = SimulatorConfig(dataset=path, state_url=args.state, clock=args.clock, reset_state=args.reset_state)
+    started = time.perf_counter()
+    try:
+        app = create_app(config, dataset=doc)
+    except DatasetError as error:
+        print(f"error: dataset refused, nothing loaded\n{error}", file=sys.stderr)
+        return 2
+    except StoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    base = f"http://{args.host}:{args.port}"
+    print(f"s360-mock: dataset {app.sim.dataset.get('name')!r} ready in {time.perf_counter() - started:.1f}s,"
+          f" state {config.state_url}, clock {app.sim.clock!r}")
+    for info in ALL_SERVICES:
+        if info.path in app.soap.by_path:
+            print(f"  {info.name:<32} {base}{info.path}?wsdl")
+    print(f"  control plane                    {base}/_mock/health")
+    print("  logins: DEMO_PARTNER1 / partner1-secret, DEMO_PARTNER2 / partner2-secret (default dataset)")
+    print("Ctrl-C stops.", flush=True)
+    serve_forever(app, args.host, args.port, args.threads)
+    return 0
+
+
+def cmd_dataset_generate(args: argparse.Namespace) -> int:
+    from fixtures.generator import dump, generate
+    from fixtures.validate import validate_dataset
+
+    doc = generate(args.size, args.seed)
+    problems = validate_dataset(doc)
+    if problems:  # a generator bug: never write an invalid dataset
+        for p in problems:
+            print(p, file=sys.stderr)
+        return 1
+    text = dump(doc)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output} ({len(text.encode()) / 1e6:.1f} MB, size {args.size}, seed {args.seed})",
+              file=sys.stderr)
+    return 0
+
+
+def cmd_dataset_validate(args: argparse.Namespace) -> int:
+    from fixtures.validate import DatasetError, load_dataset
+
+    status = 0
+    for name in args.files:
+        try:
+            load_dataset(Path(name))
+        except DatasetError as error:
+            print(f"{name}: {error}")
+            status = 1
+        except OSError as error:
+            print(f"{name}: cannot read: {error.strerror}")
+            status = 1
+        else:
+            print(f"{name}: valid")
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="s360-mock", description="Local simulator of the SecuTix S-360 partner web services")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="start the simulator")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8360, help="port (default 8360)")
+    serve.add_argument("--dataset", metavar="FILE", help="dataset JSON (default: fixtures/data/default.json)")
+    serve.add_argument("--seed", type=int, help="serve a freshly generated dataset with this seed instead")
+    serve.add_argument("--size", default="small", choices=["small", "medium", "large"], help="size for --seed")
+    serve.add_argument("--state", default="sqlite://", metavar="URL",
+                       help="state database: sqlite:// (memory, default) or sqlite:///path.db (kept across restarts)")
+    serve.add_argument("--reset-state", action="store_true", help="reload the dataset into an existing state file")
+    serve.add_argument("--clock", default="dataset", choices=["dataset", "now"],
+                       help="start the virtual clock at the dataset's clockStart (default) or at the wall clock")
+    serve.add_argument("--threads", type=int, default=16, help="server worker threads (default 16)")
+    serve.set_defaults(func=cmd_serve)
+
+    dataset = sub.add_parser("dataset", help="generate or validate datasets")
+    dsub = dataset.add_subparsers(dest="dataset_command", required=True)
+    gen = dsub.add_parser("generate", help="write a generated dataset")
+    gen.add_argument("--size", default="small", choices=["small", "medium", "large"])
+    gen.add_argument("--seed", type=int, default=360)
+    gen.add_argument("-o", "--output", help="file to write (default: stdout)")
+    gen.set_defaults(func=cmd_dataset_generate)
+    val = dsub.add_parser("validate", help="check datasets; lists every problem with its JSON path")
+    val.add_argument("files", nargs="+")
+    val.set_defaults(func=cmd_dataset_validate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,282 @@
+"""Wire types (spyne ComplexModels) of the S-360 services, in JAX-WS style.
+
+Conventions that hold for every type here:
+
+* each service's types live in that service's target namespace;
+* children are *unqualified* on the wire (the adapter strips namespaces from
+  everything below the operation element, and the WSDL says
+  ``elementFormDefault="unqualified"``);
+* lists are repeated elements without a wrapper (``max_occurs="unbounded"``),
+  as JAX-WS writes a ``List<T>`` field;
+* field order is fixed (``_type_info`` as a list) so the XSD sequence matches
+  what is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spyne import Boolean, ComplexModel, DateTime, Double, Integer, Long, Unicode
+
+from mock_server.soap import namespaces as ns
+
+MANY = {"max_occurs": "unbounded", "min_occurs": 0}
+
+
+def many(cls: Any) -> Any:
+    return cls.customize(**MANY)
+
+
+def required(cls: Any) -> Any:
+    return cls.customize(min_occurs=1, nillable=False)
+
+
+STATUS_FIELDS = [
+    ("requestId", Unicode),
+    ("statusCode", Unicode),
+    ("statusDetail", Unicode),
+]
+
+
+def model(namespace: str, name: str, fields: list[tuple[str, Any]]) -> Any:
+    """A ComplexModel class ``name`` in ``namespace`` with ordered ``fields``."""
+    return type(
+        name,
+        (ComplexModel,),
+        {"__namespace__": namespace, "__type_name__": name, "_type_info": fields},
+    )
+
+
+def result(namespace: str, name: str, fields: list[tuple[str, Any]]) -> Any:
+    """An S-360 result: its data fields, then requestId, statusCode, statusDetail."""
+    return model(namespace, name, fields + STATUS_FIELDS)
+
+
+class Translated:
+    """Translation / TranslatedText types for one namespace."""
+
+    def __init__(self, namespace: str) -> None:
+        self.Translation = model(
+            namespace, "Translation", [("locale", Unicode), ("value", Unicode)]
+        )
+        self.TranslatedText = model(
+            namespace, "TranslatedText", [("translations", many(self.Translation))]
+        )
+
+
+# --- CatalogService -------------------------------------------------------------
+C = ns.CATALOG.tns
+ct = Translated(C)
+TranslatedText = ct.TranslatedText
+
+SalesPeriodData = model(
+    C,
+    "SalesPeriodData",
+    [("id", Long), ("start", DateTime), ("end", DateTime), ("salesChannelIds", many(Long))],
+)
+SeatCategoryData = model(
+    C,
+    "SeatCategoryData",
+    [("id", Long), ("code", Unicode), ("externalName", TranslatedText), ("rank", Integer)],
+)
+PriceData = model(
+    C,
+    "PriceData",
+    [("seatCatId", Long), ("audSubCatId", Long), ("priceLevelId", Long), ("amount", Long)],
+)
+PerformanceData = model(
+    C,
+    "PerformanceData",
+    [
+        ("id", Long),
+        ("state", Unicode),
+        ("start", DateTime),
+        ("duration", Integer),
+        ("seatCategories", many(SeatCategoryData)),
+        ("prices", many(PriceData)),
+    ],
+)
+VenueData = model(
+    C,
+    "VenueData",
+    [
+        ("id", Long),
+        ("code", Unicode),
+        ("externalName", TranslatedText),
+        ("town", Unicode),
+        ("countryCode", Unicode),
+    ],
+)
+EventData = model(
+    C,
+    "EventData",
+    [
+        ("id", Long),
+        ("code", Unicode),
+        ("externalName", TranslatedText),
+        ("venue", VenueData),
+        ("performances", many(PerformanceData)),
+    ],
+)
+ProductData = model(
+    C,
+    "ProductData",
+    [
+        ("id", Long),
+        ("code", Unicode),
+        ("state", Unicode),
+        ("productFamilyType", Unicode),
+        ("externalName", TranslatedText),
+        ("description", TranslatedText),
+        ("minQuantity", Integer),
+        ("alertRatio", Double),
+        ("salesPeriods", many(SalesPeriodData)),
+        ("event", EventData),
+    ],
+)
+SeasonData = model(
+    C,
+    "SeasonData",
+    [
+        ("id", Long),
+        ("code", Unicode),
+        ("state", Unicode),
+        ("start", DateTime),
+        ("end", DateTime),
+        ("externalName", TranslatedText),
+        ("products", many(ProductData)),
+    ],
+)
+AudienceSubCategoryData = model(
+    C,
+    "AudienceSubCategoryData",
+    [("id", Long), ("code", Unicode), ("kind", Unicode), ("externalName", TranslatedText)],
+)
+PriceLevelData = model(
+    C, "PriceLevelData", [("id", Long), ("code", Unicode), ("externalName", TranslatedText)]
+)
+CatalogData = model(
+    C,
+    "CatalogData",
+    [
+        ("seasons", many(SeasonData)),
+        ("audienceSubCategories", many(AudienceSubCategoryData)),
+        ("priceLevels", many(PriceLevelData)),
+    ],
+)
+CatalogResultDetailed = result(C, "CatalogResultDetailed", [("catalogData", CatalogData)])
+LastSetupUpdateResult = result(C, "LastSetupUpdateResult", [("lastUpdate", DateTime)])
+PaymentMethodData = model(
+    C,
+    "PaymentMethodData",
+    [
+        ("id", Long),
+        ("code", Unicode),
+        ("externalName", TranslatedText),
+        ("paymentType", Unicode),
+    ],
+)
+POSConfigData = model(
+    C,
+    "POSConfigData",
+    [
+        ("posId", Long),
+        ("posCode", Unicode),
+        ("posName", TranslatedText),
+        ("salesChannelId", Long),
+        ("salesChannelCode", Unicode),
+        ("institCode", Unicode),
+        ("organizationTimeZone", Unicode),
+        ("currencyCode", Unicode),
+        ("paymentMethods", many(PaymentMethodData)),
+        ("maxSeatsPerPerformance", Integer),
+        ("orderAbandonDelay", Integer),
+    ],
+)
+POSConfigResult = result(C, "POSConfigResult", [("posConfigData", POSConfigData)])
+ServiceAliveResult = result(C, "ServiceAliveResult", [])
+
+
+# --- AvailabilityService --------------------------------------------------------
+A = ns.AVAILABILITY.tns
+
+SeatCategoryAvailabilityData = model(
+    A,
+    "SeatCategoryAvailabilityData",
+    [
+        ("seatCategoryId", Long),
+        ("seatCategoryCode", Unicode),
+        ("capacity", Integer),
+        ("available", Integer),
+        ("availabilityLevel", Unicode),
+        ("colourCode", Unicode),
+    ],
+)
+PerformanceAvailabilityData = model(
+    A,
+    "PerformanceAvailabilityData",
+    [
+        ("performanceId", Long),
+        ("eventId", Long),
+        ("productId", Long),
+        ("capacity", Integer),
+        ("available", Integer),
+        ("availabilityLevel", Unicode),
+        ("colourCode", Unicode),
+        ("seatCategoryAvailabilities", many(SeatCategoryAvailabilityData)),
+    ],
+)
+ProductAvailabilityData = model(
+    A,
+    "ProductAvailabilityData",
+    [
+        ("productId", Long),
+        ("productFamilyType", Unicode),
+        ("capacity", Integer),
+        ("available", Integer),
+        ("availabilityLevel", Unicode),
+        ("colourCode", Unicode),
+        ("performanceAvailabilities", many(PerformanceAvailabilityData)),
+    ],
+)
+SeatData = model(
+    A,
+    "SeatData",
+    [
+        ("physicalSeatId", Long),
+        ("seatCategoryId", Long),
+        ("areaCode", Unicode),
+        ("blockCode", Unicode),
+        ("rowNumber", Unicode),
+        ("seatNumber", Unicode),
+        ("state", Unicode),
+    ],
+)
+AvailabilityUpdateData = model(
+    A, "AvailabilityUpdateData", [("productId", Long), ("lastUpdate", DateTime)]
+)
+ProductAvailabilityResult = result(
+    A, "ProductAvailabilityResult", [("productAvailabilities", many(ProductAvailabilityData))]
+)
+EventAvailabilityResult = result(
+    A,
+    "EventAvailabilityResult",
+    [("performanceAvailabilities", many(PerformanceAvailabilityData))],
+)
+PerformanceAvailabilityResult = result(
+    A,
+    "PerformanceAvailabilityResult",
+    [("performanceAvailabilities", many(PerformanceAvailabilityData))],
+)
+SeatsAvailabilityResult = result(
+    A,
+    "SeatsAvailabilityResult",
+    [("performanceAvailability", PerformanceAvailabilityData), ("seats", many(SeatData))],
+)
+UpdatedAvailabilitiesResult = result(
+    A,
+    "UpdatedAvailabilitiesResult",
+    [("availabilityUpdateData", many(AvailabilityUpdateData)), ("referenceDate", DateTime)],
+)
+
+__all__ = ["Boolean"]  # re-exported for service modules that declare flags
