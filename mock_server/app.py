@@ -8,7 +8,13 @@ from typing import Any
 
 from mock_server.simulator import Simulator, SimulatorConfig
 from mock_server.soap import namespaces as ns
-from mock_server.soap.services import AvailabilityService, CatalogService
+from mock_server.soap.services import (
+    AvailabilityService,
+    CatalogService,
+    ContactInformationPublicService,
+    ExternalOrderFacade,
+    ExternalOrderService,
+)
 from mock_server.soap.wire import Responder, SoapEndpoint, SoapGateway
 
 ADMIN_PREFIX = "/_mock"
@@ -26,6 +32,9 @@ class S360MockApp:
             [
                 SoapEndpoint(sim, ns.CATALOG, CatalogService),
                 SoapEndpoint(sim, ns.AVAILABILITY, AvailabilityService),
+                SoapEndpoint(sim, ns.ORDER_FACADE, ExternalOrderFacade),
+                SoapEndpoint(sim, ns.ORDER_SERVICE, ExternalOrderService),
+                SoapEndpoint(sim, ns.CONTACT, ContactInformationPublicService),
             ],
         )
         self.admin = create_admin_app(sim, self)

@@ -137,7 +137,8 @@ class AvailabilityReader:
         missing = sorted(set(ids) - {p.id for p in found})
         if missing:
             raise UnknownPerformance(f"unknown performance id(s): {', '.join(map(str, missing))}")
-        return found
+        position = {pid: i for i, pid in enumerate(ids)}
+        return sorted(found, key=lambda p: position[p.id])  # in the order asked
 
     def performances_of_events(self, event_ids: Sequence[int]) -> list[_PerfInfo]:
         ids = _ids(event_ids, "eventIds")

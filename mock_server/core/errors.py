@@ -91,3 +91,119 @@ def all_status_codes() -> dict[str, str]:
         codes[cls.status_code] = (cls.__doc__ or cls.__name__).strip().splitlines()[0]
         stack.extend(cls.__subclasses__())
     return codes
+
+
+# --- contacts -------------------------------------------------------------------------
+class UnknownContact(S360Error):
+    """No (live) contact with this contact number."""
+
+    status_code = "error.contact.unknown"
+
+
+class InvalidContactName(S360Error):
+    """firstName and lastName are mandatory and not blank."""
+
+    status_code = "error.contact.name"
+
+
+class InvalidEmail(S360Error):
+    """The email address is malformed."""
+
+    status_code = "error.contact.email"
+
+
+class UnknownCriterion(S360Error):
+    """No contact criterion with this code in the institution's setup."""
+
+    status_code = "error.contact.criterion"
+
+
+class InvalidCriterionValue(S360Error):
+    """The value is not allowed for this criterion (BOOLEAN: true/false; CHOICE: its values)."""
+
+    status_code = "error.contact.criterion_value"
+
+
+class UnknownAddress(S360Error):
+    """No address with this id on this contact."""
+
+    status_code = "error.contact.address"
+
+
+# --- orders ---------------------------------------------------------------------------
+class NotAvailable(S360Error):
+    """Not enough free seats (or the requested seat is taken)."""
+
+    status_code = "error.order.availability"
+
+
+class NotOnSale(S360Error):
+    """The performance is not on sale for this point of sales now (state or sales period)."""
+
+    status_code = "error.order.not_on_sale"
+
+
+class TooManySeats(S360Error):
+    """More seats of one performance in one order than the point of sales allows."""
+
+    status_code = "error.order.max_seats"
+
+
+class UnknownOrder(S360Error):
+    """No order with this id for this operator (other partners' orders are unknown too)."""
+
+    status_code = "error.order.unknown"
+
+
+class OrderNotOpen(S360Error):
+    """The order cannot be changed or closed in its current state."""
+
+    status_code = "error.order.state"
+
+
+class OrderExpired(S360Error):
+    """The order was abandoned: it was not closed within orderAbandonDelay."""
+
+    status_code = "error.order.expired"
+
+
+class OrderCancelled(S360Error):
+    """The order was cancelled."""
+
+    status_code = "error.order.cancelled"
+
+
+class EmptyOrder(S360Error):
+    """The order holds no seat: nothing to close."""
+
+    status_code = "error.order.empty"
+
+
+class WrongAmount(S360Error):
+    """totalAmount or the payments do not equal the order total."""
+
+    status_code = "error.order.amount"
+
+
+class WrongPaymentMethod(S360Error):
+    """Partners pay on their point of sales' pending-account payment method only."""
+
+    status_code = "error.payment.method"
+
+
+class UnknownTariff(S360Error):
+    """No price for this seat category, audience sub-category and price level."""
+
+    status_code = "error.order.tariff"
+
+
+class UnknownOperationOrMovement(S360Error):
+    """An operation or movement id that is not part of this order."""
+
+    status_code = "error.order.operation"
+
+
+class MinQuantity(S360Error):
+    """Fewer places than the product's minQuantity."""
+
+    status_code = "error.order.min_quantity"

@@ -171,3 +171,127 @@ def seat(s: m.SeatAvailability) -> Any:
         seatNumber=None if s.number is None else str(s.number),
         state="FREE" if s.free else "TAKEN",
     )
+
+
+# --- orders -------------------------------------------------------------------------------------
+def _operations(view: Any, cls: Any) -> list[Any]:
+    return [
+        cls(
+            operationId=o.id,
+            productId=o.product_id,
+            performanceId=o.performance_id,
+            seatCategoryId=o.seat_category_id,
+            audienceSubCategoryId=o.audience_sub_category_id,
+            priceLevelId=o.price_level_id,
+            quantity=o.quantity,
+            unitPrice=o.unit_price,
+            totalAmount=o.total_amount,
+            operationState=o.state,
+        )
+        for o in view.operations
+    ]
+
+
+def _movements(view: Any, cls: Any) -> list[Any]:
+    return [
+        cls(
+            movementId=mv.id,
+            operationId=mv.operation_id,
+            performanceId=mv.performance_id,
+            seatId=mv.seat_id,
+            seatCategoryId=mv.seat_category_id,
+            areaId=mv.area_id,
+            areaCode=mv.area_code,
+            blockCode=mv.block_code,
+            rowNumber=mv.row,
+            seatNumber=None if mv.number is None else str(mv.number),
+            unitPrice=mv.unit_price,
+            movementState=mv.state,
+        )
+        for mv in view.movements
+    ]
+
+
+def order_update(view: Any) -> Any:
+    return t.OrderUpdateData(
+        orderId=view.id,
+        orderSecretId=view.secret_id,
+        orderState=view.state,
+        externalReference=view.external_reference,
+        totalAmount=view.total_amount,
+        expirationDate=view.expires,
+        operationDataUpdates=_operations(view, t.FacadeOperationData),
+        movementDataUpdates=_movements(view, t.FacadeMovementData),
+    )
+
+
+def order_data(view: Any, with_barcodes: bool = True) -> Any:
+    return t.OrderData(
+        orderId=view.id,
+        orderSecretId=view.secret_id,
+        orderState=view.state,
+        orderType=view.order_type,
+        externalReference=view.external_reference,
+        purchaserContactNumber=view.purchaser_contact_number,
+        saleAmount=view.total_amount,
+        creationDate=view.created,
+        expirationDate=view.expires,
+        closeDate=view.closed,
+        operationDatas=_operations(view, t.ServiceOperationData),
+        movementDatas=_movements(view, t.ServiceMovementData),
+        tickets=[
+            t.TicketData(
+                ticketId=tk.id,
+                movementId=tk.movement_id,
+                operationId=tk.operation_id,
+                performanceId=tk.performance_id,
+                seatId=tk.seat_id,
+                barcode=tk.barcode if with_barcodes else None,
+                ticketState=tk.state,
+            )
+            for tk in view.tickets
+        ],
+        payments=[
+            t.PaymentData(paymentMethodId=p.payment_method_id, amount=p.amount, paymentDate=p.created)
+            for p in view.payments
+        ],
+    )
+
+
+# --- contacts -------------------------------------------------------------------------------------
+def address(a: Any) -> Any:
+    return t.AddressData(
+        contactAddressId=a.id,
+        main=a.main,
+        billingAddress=a.billing,
+        shippingAddress=a.shipping,
+        street1=a.street1,
+        street2=a.street2,
+        street3=a.street3,
+        street4=a.street4,
+        zipCode=a.zip_code,
+        town=a.town,
+        countryCode=a.country_code,
+    )
+
+
+def contact_fields(c: Any) -> dict[str, Any]:
+    return {
+        "contactNumber": c.contact_number,
+        "firstName": c.first_name,
+        "lastName": c.last_name,
+        "email": c.email,
+        "phoneNumber": c.phone,
+        "language": c.language,
+        "birthDate": c.birth_date,
+        "addresses": None if c.addresses is None else [address(a) for a in c.addresses],
+        "contactCriteria": None
+        if c.criteria is None
+        else [t.CriterionData(code=code, value=value) for code, value in c.criteria],
+    }
+
+
+def contact_summary(c: Any) -> Any:
+    return t.ContactSummary(
+        contactNumber=c.contact_number, firstName=c.first_name, lastName=c.last_name, email=c.email
+    )

@@ -279,4 +279,186 @@ UpdatedAvailabilitiesResult = result(
     [("availabilityUpdateData", many(AvailabilityUpdateData)), ("referenceDate", DateTime)],
 )
 
-__all__ = ["Boolean"]  # re-exported for service modules that declare flags
+
+
+
+# --- ExternalOrderFacade / ExternalOrderService ------------------------------------------
+def _order_types(namespace: str) -> dict[str, Any]:
+    """The order data types, declared in each order service's namespace."""
+    tt = Translated(namespace)
+    op = model(
+        namespace,
+        "OperationData",
+        [
+            ("operationId", Long),
+            ("productId", Long),
+            ("performanceId", Long),
+            ("seatCategoryId", Long),
+            ("audienceSubCategoryId", Long),
+            ("priceLevelId", Long),
+            ("quantity", Integer),
+            ("unitPrice", Long),
+            ("totalAmount", Long),
+            ("operationState", Unicode),
+        ],
+    )
+    mv = model(
+        namespace,
+        "MovementData",
+        [
+            ("movementId", Long),
+            ("operationId", Long),
+            ("performanceId", Long),
+            ("seatId", Long),
+            ("seatCategoryId", Long),
+            ("areaId", Long),
+            ("areaCode", Unicode),
+            ("blockCode", Unicode),
+            ("rowNumber", Unicode),
+            ("seatNumber", Unicode),
+            ("unitPrice", Long),
+            ("movementState", Unicode),
+        ],
+    )
+    ticket = model(
+        namespace,
+        "TicketData",
+        [
+            ("ticketId", Long),
+            ("movementId", Long),
+            ("operationId", Long),
+            ("performanceId", Long),
+            ("seatId", Long),
+            ("barcode", Unicode),
+            ("ticketState", Unicode),
+        ],
+    )
+    payment = model(
+        namespace,
+        "PaymentData",
+        [("paymentMethodId", Long), ("amount", Long), ("paymentDate", DateTime)],
+    )
+    return {"TranslatedText": tt.TranslatedText, "op": op, "mv": mv, "ticket": ticket, "payment": payment}
+
+
+F = ns.ORDER_FACADE.tns
+_f = _order_types(F)
+FacadeOperationData, FacadeMovementData = _f["op"], _f["mv"]
+PurchaserInfo = model(F, "PurchaserInfo", [("contactReference", Unicode)])
+OperationAttribution = model(
+    F,
+    "OperationAttribution",
+    [
+        ("performanceId", Long),
+        ("seatCategoryId", Long),
+        ("audienceSubCategoryId", Long),
+        ("priceLevelId", Long),
+        ("quantity", Integer),
+        ("physicalSeatId", Long),
+    ],
+)
+SingleEntryAttributionOperation = model(
+    F,
+    "SingleEntryAttributionOperation",
+    [("operationAttributions", many(OperationAttribution)), ("preferedAreas", many(Long))],
+)
+SimpleProductOperation = model(
+    F, "SimpleProductOperation", [("productId", Long), ("quantity", Integer)]
+)
+OrderUpdateData = model(
+    F,
+    "OrderUpdateData",
+    [
+        ("orderId", Long),
+        ("orderSecretId", Unicode),
+        ("orderState", Unicode),
+        ("externalReference", Unicode),
+        ("totalAmount", Long),
+        ("expirationDate", DateTime),
+        ("operationDataUpdates", many(FacadeOperationData)),
+        ("movementDataUpdates", many(FacadeMovementData)),
+    ],
+)
+ORDER_STATUS_FIELDS = [("statusMessage", Unicode), ("expectedException", Unicode)]
+OrderUpdateResult = result(F, "OrderUpdateResult", [("orderUpdateData", OrderUpdateData)] + ORDER_STATUS_FIELDS)
+
+S = ns.ORDER_SERVICE.tns
+_s = _order_types(S)
+ServiceOperationData, ServiceMovementData, TicketData, PaymentData = _s["op"], _s["mv"], _s["ticket"], _s["payment"]
+PaymentInput = model(S, "PaymentInput", [("paymentMethodId", Long), ("amount", Long)])
+PurchaserInfoData = model(S, "PurchaserInfo", [("contactReference", Unicode)])
+OrderData = model(
+    S,
+    "OrderData",
+    [
+        ("orderId", Long),
+        ("orderSecretId", Unicode),
+        ("orderState", Unicode),
+        ("orderType", Unicode),
+        ("externalReference", Unicode),
+        ("purchaserContactNumber", Long),
+        ("saleAmount", Long),
+        ("creationDate", DateTime),
+        ("expirationDate", DateTime),
+        ("closeDate", DateTime),
+        ("operationDatas", many(ServiceOperationData)),
+        ("movementDatas", many(ServiceMovementData)),
+        ("tickets", many(TicketData)),
+        ("payments", many(PaymentData)),
+    ],
+)
+CloseOrderResult = result(S, "CloseOrderResult", [("orderData", OrderData)] + ORDER_STATUS_FIELDS)
+OrderDetailResult = result(S, "OrderDetailResult", [("orderData", OrderData)] + ORDER_STATUS_FIELDS)
+
+
+# --- ContactInformationPublicService ---------------------------------------------------------
+K = ns.CONTACT.tns
+AddressData = model(
+    K,
+    "ContactAddressData",
+    [
+        ("contactAddressId", Long),
+        ("main", Boolean),
+        ("billingAddress", Boolean),
+        ("shippingAddress", Boolean),
+        ("street1", Unicode),
+        ("street2", Unicode),
+        ("street3", Unicode),
+        ("street4", Unicode),
+        ("zipCode", Unicode),
+        ("town", Unicode),
+        ("countryCode", Unicode),
+    ],
+)
+CriterionData = model(K, "ContactCriterionData", [("code", Unicode), ("value", Unicode)])
+ContactInputData = model(
+    K,
+    "ContactData",
+    [
+        ("firstName", Unicode),
+        ("lastName", Unicode),
+        ("email", Unicode),
+        ("phoneNumber", Unicode),
+        ("language", Unicode),
+        ("birthDate", Unicode),
+        ("addresses", many(AddressData)),
+        ("contactCriteria", many(CriterionData)),
+    ],
+)
+CONTACT_FIELDS = [
+    ("contactNumber", Long),
+    ("firstName", Unicode),
+    ("lastName", Unicode),
+    ("email", Unicode),
+    ("phoneNumber", Unicode),
+    ("language", Unicode),
+    ("birthDate", Unicode),
+    ("addresses", many(AddressData)),
+    ("contactCriteria", many(CriterionData)),
+]
+ContactDataResult = result(K, "ContactDataResult", CONTACT_FIELDS)
+ContactSummary = model(K, "ContactSummary", CONTACT_FIELDS[:4])
+CreatedContactsResult = result(K, "CreateContactResult", [("contacts", many(ContactSummary))])
+SearchContactsResult = result(K, "SearchContactsResult", [("contacts", many(ContactSummary))])
+ContactAddressResult = result(K, "ContactAddressResult", [("contactNumber", Long), ("address", AddressData)])
+ContactStatusResult = result(K, "ContactStatusResult", [("contactNumber", Long)])

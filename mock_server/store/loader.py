@@ -20,6 +20,13 @@ from mock_server.store.store import SCHEMA_VERSION, Store, fingerprint, set_meta
 CHUNK = 20_000
 
 
+def criterion_text(value: Any) -> str:
+    """Criterion values are stored as text: booleans as 'true' / 'false'."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _ms(text: str) -> int:
     return to_ms(parse_instant(text))
 
@@ -297,6 +304,43 @@ def load_dataset(store: Store, doc: dict[str, Any]) -> dict[str, int]:
             ),
         )
         counts["movement"] = _box_office_sales(conn, doc, events)
+        counts["criterion"] = _insert(
+            conn,
+            schema.criterion,
+            (
+                {"code": c["code"], "name": c["name"], "type": c["type"], "allowed_values": c.get("values")}
+                for c in doc.get("contactCriteria", [])
+            ),
+        )
+        at_ms = _ms(doc["setupLastUpdate"])
+        counts["contact"] = _insert(
+            conn,
+            schema.contact,
+            (
+                {
+                    "contact_number": c["contactNumber"],
+                    "first_name": c["firstName"],
+                    "last_name": c["lastName"],
+                    "email": c.get("email"),
+                    "created_ms": at_ms,
+                    "updated_ms": at_ms,
+                }
+                for c in doc.get("contacts", [])
+            ),
+        )
+        _insert(
+            conn,
+            schema.contact_criterion,
+            (
+                {
+                    "contact_number": c["contactNumber"],
+                    "criterion_code": cr["code"],
+                    "value": criterion_text(cr["value"]),
+                }
+                for c in doc.get("contacts", [])
+                for cr in c.get("criteria", [])
+            ),
+        )
         set_meta(conn, "schema_version", SCHEMA_VERSION)
         set_meta(conn, "dataset", {"name": doc.get("name", ""), "fingerprint": fingerprint(doc)})
         set_meta(conn, "setup_last_update_ms", _ms(doc["setupLastUpdate"]))

@@ -261,6 +261,69 @@ performance = Table(
     CheckConstraint("duration_minutes > 0"),
 )
 
+
+# --- contacts (ContactInformationPublicService) -----------------------------------
+criterion = Table(
+    "criterion",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", JSON, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("allowed_values", JSON, nullable=True),
+    CheckConstraint("type IN ('BOOLEAN','CHOICE','TEXT')"),
+)
+
+contact = Table(
+    "contact",
+    metadata,
+    Column("contact_number", SERIAL, primary_key=True, autoincrement=True),
+    Column("first_name", Text, nullable=False),
+    Column("last_name", Text, nullable=False),
+    Column("email", Text, nullable=True),
+    Column("phone", Text, nullable=True),
+    Column("language", String(8), nullable=True),
+    Column("birth_date", String(10), nullable=True),
+    Column("deleted", Boolean, nullable=False, server_default=text("0")),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    CheckConstraint("length(first_name) > 0 AND length(last_name) > 0"),
+    Index("ix_contact_email", "email"),
+    Index("ix_contact_last_name", "last_name"),
+)
+
+contact_address = Table(
+    "contact_address",
+    metadata,
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
+    Column("contact_number", ForeignKey("contact.contact_number"), nullable=False, index=True),
+    Column("main", Boolean, nullable=False),
+    Column("billing", Boolean, nullable=False),
+    Column("shipping", Boolean, nullable=False),
+    Column("street1", Text, nullable=True),
+    Column("street2", Text, nullable=True),
+    Column("street3", Text, nullable=True),
+    Column("street4", Text, nullable=True),
+    Column("zip_code", String(16), nullable=True),
+    Column("town", Text, nullable=True),
+    Column("country_code", String(2), nullable=True),
+    # At most one main address per contact.
+    Index(
+        "ux_contact_main_address",
+        "contact_number",
+        unique=True,
+        sqlite_where=text("main = 1"),
+        postgresql_where=text("main"),
+    ),
+)
+
+contact_criterion = Table(
+    "contact_criterion",
+    metadata,
+    Column("contact_number", ForeignKey("contact.contact_number"), primary_key=True),
+    Column("criterion_code", ForeignKey("criterion.code"), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
 # An order. partner_id NULL = the venue's own box office (dataset pre-sales).
 sale_order = Table(
     "sale_order",
@@ -276,9 +339,31 @@ sale_order = Table(
     Column("updated_ms", BigInteger, nullable=False),
     Column("expires_ms", BigInteger, nullable=True),
     Column("closed_ms", BigInteger, nullable=True),
+    Column("payment_booked_ms", BigInteger, nullable=True),
+    Column("purchaser_contact_number", ForeignKey("contact.contact_number"), nullable=True),
     CheckConstraint("state IN ('OPEN','CLOSED','ABANDONED','CANCELLED')"),
+    Index("ix_order_partner_reference", "partner_id", "external_reference"),
     CheckConstraint("order_type IN ('SALE','RESERVATION')"),
     Index("ix_order_open_expiry", "state", "expires_ms"),
+)
+
+# An operation: N places of one performance, seat category and tariff in an order.
+operation = Table(
+    "operation",
+    metadata,
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
+    Column("order_id", ForeignKey("sale_order.id"), nullable=False, index=True),
+    Column("product_id", ForeignKey("product.id"), nullable=False),
+    Column("performance_id", ForeignKey("performance.id"), nullable=False),
+    Column("seat_category_id", ForeignKey("seat_category.id"), nullable=False),
+    Column("audience_sub_category_id", ForeignKey("audience_sub_category.id"), nullable=False),
+    Column("price_level_id", ForeignKey("price_level.id"), nullable=False),
+    Column("unit_price", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    CheckConstraint("state IN ('ACTIVE','CANCELLED','ABANDONED')"),
+    CheckConstraint("unit_price >= 0"),
 )
 
 # A movement assigns one seat (or standing place) of one performance to an order.
@@ -287,6 +372,7 @@ movement = Table(
     metadata,
     Column("id", SERIAL, primary_key=True, autoincrement=True),
     Column("order_id", ForeignKey("sale_order.id"), nullable=False, index=True),
+    Column("operation_id", ForeignKey("operation.id"), nullable=True, index=True),
     Column("performance_id", ForeignKey("performance.id"), nullable=False),
     Column("seat_id", ForeignKey("seat.id"), nullable=False),
     Column("seat_category_id", ForeignKey("seat_category.id"), nullable=False),
@@ -309,4 +395,30 @@ movement = Table(
         sqlite_where=text("state IN ('HELD','SOLD')"),
         postgresql_where=text("state IN ('HELD','SOLD')"),
     ),
+)
+
+# A ticket: issued when an order is closed, one per sold movement.
+ticket = Table(
+    "ticket",
+    metadata,
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
+    Column("movement_id", ForeignKey("movement.id"), nullable=False, unique=True),
+    Column("order_id", ForeignKey("sale_order.id"), nullable=False, index=True),
+    # Unique across the whole store (NULL when the partner asked for no barcodes).
+    Column("barcode", String(32), nullable=True, unique=True),
+    Column("state", String(16), nullable=False),
+    Column("issued_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    CheckConstraint("state IN ('VALID','CANCELLED','INVALIDATED','PRINTED','NOT_PRINTED','CONTROLLED')"),
+)
+
+# A payment booked by closeOrder (on the partner's pending account).
+payment = Table(
+    "payment",
+    metadata,
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
+    Column("order_id", ForeignKey("sale_order.id"), nullable=False, index=True),
+    Column("payment_method_id", ForeignKey("payment_method.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
 )
