@@ -26,7 +26,7 @@ def _dataset_from_args(args: argparse.Namespace) -> tuple[Path | None, dict[str,
 def cmd_serve(args: argparse.Namespace) -> int:
     from fixtures.validate import DatasetError
     from mock_server.app import create_app
-    from mock_server.server import serve_forever
+    from mock_server.server import bind, serve_forever
     from mock_server.simulator import SimulatorConfig
     from mock_server.soap.namespaces import ALL_SERVICES
     from mock_server.store import StoreError
@@ -42,7 +42,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except StoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    base = f"http://{args.host}:{args.port}"
+    try:
+        server = bind(app, args.host, args.port, args.threads)
+    except OSError as error:
+        print(f"error: cannot listen on {args.host}:{args.port}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    host, port = server.bind_addr[:2]
+    base = f"http://{host}:{port}"
     print(f"s360-mock: dataset {app.sim.dataset.get('name')!r} ready in {time.perf_counter() - started:.1f}s,"
           f" state {config.state_url}, clock {app.sim.clock!r}")
     for info in ALL_SERVICES:
@@ -51,7 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"  control plane                    {base}/_mock/health")
     print("  logins: DEMO_PARTNER1 / partner1-secret, DEMO_PARTNER2 / partner2-secret (default dataset)")
     print("Ctrl-C stops.", flush=True)
-    serve_forever(app, args.host, args.port, args.threads)
+    serve_forever(server)
     return 0
 
 

@@ -37,10 +37,16 @@ class ServerThread:
         self.stop()
 
 
-def serve_forever(app: Any, host: str, port: int, threads: int) -> None:
+def bind(app: Any, host: str, port: int, threads: int) -> wsgi.Server:
+    """A bound (not yet serving) server: with port 0 the OS picks a free port."""
     server = wsgi.Server((host, port), app, numthreads=threads, request_queue_size=256)
+    server.prepare()
+    return server
+
+
+def serve_forever(server: wsgi.Server) -> None:
     try:
-        server.start()
+        server.serve()
     except KeyboardInterrupt:
         pass
     finally:
