@@ -422,3 +422,5 @@ payment = Table(
     Column("amount", BigInteger, nullable=False),
     Column("created_ms", BigInteger, nullable=False),
 )
+
+from mock_server.store import control_schema  # noqa: E402,F401

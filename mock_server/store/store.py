@@ -60,6 +60,27 @@ class Store:
                 yield conn
 
     @contextmanager
+    def bulk_transaction(self) -> Iterator[Connection]:
+        """A write transaction for loading a whole dataset. On SQLite, foreign keys are
+        checked once for the whole load (``PRAGMA foreign_key_check``) instead of row by
+        row; any dangling reference aborts the load."""
+        with self._write_lock, self.engine.connect() as conn:
+            raw = conn.connection.driver_connection  # outside any transaction (autocommit)
+            if self.is_sqlite:
+                raw.execute("PRAGMA foreign_keys = OFF")
+            try:
+                conn = conn.execution_options(s360_write=True)
+                with conn.begin():
+                    yield conn
+                    if self.is_sqlite:
+                        dangling = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchmany(5)
+                        if dangling:
+                            raise StoreError(f"dataset load left dangling references: {dangling}")
+            finally:
+                if self.is_sqlite:
+                    raw.execute("PRAGMA foreign_keys = ON")
+
+    @contextmanager
     def read(self) -> Iterator[Connection]:
         if self._read_lock is not None:
             with self._read_lock, self.engine.connect() as conn, conn.begin():
@@ -67,6 +88,22 @@ class Store:
         else:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
+
+    @contextmanager
+    def exclusive_dbapi(self) -> Iterator[Any]:
+        """The raw DB-API (sqlite3) connection with this process's writers held off
+        (snapshots use SQLite's online backup API: ``mock_server.store.snapshots``)."""
+        with self._write_lock:
+            raw = self.engine.raw_connection()
+            try:
+                yield raw.driver_connection
+            finally:
+                raw.close()
+
+    @property
+    def database_path(self) -> str | None:
+        """The state file of a file store, None in memory."""
+        return None if self.in_memory else self.engine.url.database
 
     # -- schema and meta -----------------------------------------------------
     def create_schema(self) -> None:
