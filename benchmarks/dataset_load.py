@@ -32,7 +32,11 @@ def phase_generate(size: str, seed: int, path: str) -> dict:
     t = time.perf_counter()
     text = dump(generate(size, seed))
     Path(path).write_text(text, encoding="utf-8")
-    return {"seconds": time.perf_counter() - t, "peak_mb": _peak_mb(), "note": f"{len(text.encode()) / 1e6:.1f} MB JSON"}
+    return {
+        "seconds": time.perf_counter() - t,
+        "peak_mb": _peak_mb(),
+        "note": f"{len(text.encode()) / 1e6:.1f} MB JSON",
+    }
 
 
 def phase_validate(path: str) -> dict:
@@ -40,7 +44,11 @@ def phase_validate(path: str) -> dict:
 
     t = time.perf_counter()
     load_dataset(path)
-    return {"seconds": time.perf_counter() - t, "peak_mb": _peak_mb(), "note": "schema + cross-references"}
+    return {
+        "seconds": time.perf_counter() - t,
+        "peak_mb": _peak_mb(),
+        "note": "schema + cross-references",
+    }
 
 
 def phase_load(path: str) -> dict:
@@ -56,7 +64,11 @@ def phase_load(path: str) -> dict:
     with app.sim.store.read() as conn:
         seats = conn.execute(select(func.count()).select_from(schema.seat)).scalar()
         perfs = conn.execute(select(func.count()).select_from(schema.performance)).scalar()
-    return {"seconds": seconds, "peak_mb": _peak_mb(), "note": f"validate + load: {seats:,} seats, {perfs:,} performances"}
+    return {
+        "seconds": seconds,
+        "peak_mb": _peak_mb(),
+        "note": f"validate + load: {seats:,} seats, {perfs:,} performances",
+    }
 
 
 def phase_serve(path: str) -> dict:
@@ -77,7 +89,11 @@ def phase_serve(path: str) -> dict:
             r = requests.post(mock.url("CatalogService"), data=body, timeout=120)
             timings.append(time.perf_counter() - t)
             assert result(r).findtext("statusCode") == "success"
-    return {"seconds": min(timings), "peak_mb": _peak_mb(), "note": f"getCatalogDetailed, {len(r.content) / 1e6:.1f} MB reply (best of 3)"}
+    return {
+        "seconds": min(timings),
+        "peak_mb": _peak_mb(),
+        "note": f"getCatalogDetailed, {len(r.content) / 1e6:.1f} MB reply (best of 3)",
+    }
 
 
 def phase_baseline(path: str) -> dict:
@@ -92,17 +108,40 @@ def phase_baseline(path: str) -> dict:
                 for block in area["blocks"]:
                     for row in block["rows"]:
                         for i in range(row["seats"]):
-                            rows.append((row["firstSeatId"] + i, venue["id"], block["seatCategoryId"], row["code"], i + 1))
+                            rows.append(
+                                (
+                                    row["firstSeatId"] + i,
+                                    venue["id"],
+                                    block["seatCategoryId"],
+                                    row["code"],
+                                    i + 1,
+                                )
+                            )
             else:
-                rows.extend((area["firstSeatId"] + i, venue["id"], area["seatCategoryId"], None, None) for i in range(area["capacity"]))
+                rows.extend(
+                    (area["firstSeatId"] + i, venue["id"], area["seatCategoryId"], None, None)
+                    for i in range(area["capacity"])
+                )
     db = sqlite3.connect(":memory:")
-    db.execute("CREATE TABLE seat (id INTEGER PRIMARY KEY, venue_id INT, cat INT, row_code TEXT, number INT)")
+    db.execute(
+        "CREATE TABLE seat (id INTEGER PRIMARY KEY, venue_id INT, cat INT, row_code TEXT, number INT)"
+    )
     with db:
         db.executemany("INSERT INTO seat VALUES (?,?,?,?,?)", rows)
-    return {"seconds": time.perf_counter() - t, "peak_mb": _peak_mb(), "note": f"json.load + raw sqlite3 insert of {len(rows):,} seats"}
+    return {
+        "seconds": time.perf_counter() - t,
+        "peak_mb": _peak_mb(),
+        "note": f"json.load + raw sqlite3 insert of {len(rows):,} seats",
+    }
 
 
-PHASES = {"generate": phase_generate, "validate": phase_validate, "load": phase_load, "serve": phase_serve, "baseline": phase_baseline}
+PHASES = {
+    "generate": phase_generate,
+    "validate": phase_validate,
+    "load": phase_load,
+    "serve": phase_serve,
+    "baseline": phase_baseline,
+}
 
 
 def main() -> None:
@@ -122,8 +161,21 @@ def main() -> None:
         results = {}
         for name in ["generate", "validate", "load", "serve", "baseline"]:
             out = subprocess.run(
-                [sys.executable, __file__, "--phase", name, "--path", path, "--size", args.size, "--seed", str(args.seed)],
-                capture_output=True, text=True, check=True,
+                [
+                    sys.executable,
+                    __file__,
+                    "--phase",
+                    name,
+                    "--path",
+                    path,
+                    "--size",
+                    args.size,
+                    "--seed",
+                    str(args.seed),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
             )
             results[name] = json.loads(out.stdout.strip().splitlines()[-1])
     base = results["baseline"]["seconds"]
@@ -131,7 +183,9 @@ def main() -> None:
     print(f"| {'phase':<9} | {'seconds':>8} | {'peak MB':>8} | {'x baseline':>10} | what |")
     print(f"|{'-' * 11}|{'-' * 10}|{'-' * 10}|{'-' * 12}|------|")
     for name, r in results.items():
-        print(f"| {name:<9} | {r['seconds']:>8.2f} | {r['peak_mb']:>8.0f} | {r['seconds'] / base:>10.2f} | {r['note']} |")
+        print(
+            f"| {name:<9} | {r['seconds']:>8.2f} | {r['peak_mb']:>8.0f} | {r['seconds'] / base:>10.2f} | {r['note']} |"
+        )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -15,7 +14,9 @@ log = logging.getLogger("s360mock")
 
 def _dataset_from_args(args: argparse.Namespace) -> tuple[Path | None, dict[str, Any] | None]:
     if args.dataset and args.seed is not None:
-        raise SystemExit("error: give either --dataset FILE or --seed N (a generated dataset), not both")
+        raise SystemExit(
+            "error: give either --dataset FILE or --seed N (a generated dataset), not both"
+        )
     if args.seed is not None:
         from fixtures.generator import generate
 
@@ -26,13 +27,28 @@ def _dataset_from_args(args: argparse.Namespace) -> tuple[Path | None, dict[str,
 def cmd_serve(args: argparse.Namespace) -> int:
     from fixtures.validate import DatasetError
     from mock_server.app import create_app
+    from mock_server.core.ratelimit import PolicyError, resolve
     from mock_server.server import bind, serve_forever
     from mock_server.simulator import SimulatorConfig
     from mock_server.soap.namespaces import ALL_SERVICES
     from mock_server.store import StoreError
 
     path, doc = _dataset_from_args(args)
-    config = SimulatorConfig(dataset=path, state_url=args.state, clock=args.clock, reset_state=args.reset_state)
+    try:
+        resolve(args.rate_limits)  # refuse a bad policy file before loading anything
+    except PolicyError as error:
+        print(f"error: --rate-limits {args.rate_limits}: {error}", file=sys.stderr)
+        return 2
+    config = SimulatorConfig(
+        dataset=path,
+        state_url=args.state,
+        clock=args.clock,
+        reset_state=args.reset_state,
+        rate_limits=args.rate_limits,
+        rate_limit_status=args.rate_limit_status,
+        journal_max_entries=args.journal_max,
+        admin_token=args.admin_token or None,
+    )
     started = time.perf_counter()
     try:
         app = create_app(config, dataset=doc)
@@ -45,17 +61,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         server = bind(app, args.host, args.port, args.threads)
     except OSError as error:
-        print(f"error: cannot listen on {args.host}:{args.port}: {error.strerror or error}", file=sys.stderr)
+        print(
+            f"error: cannot listen on {args.host}:{args.port}: {error.strerror or error}",
+            file=sys.stderr,
+        )
         return 2
     host, port = server.bind_addr[:2]
     base = f"http://{host}:{port}"
-    print(f"s360-mock: dataset {app.sim.dataset.get('name')!r} ready in {time.perf_counter() - started:.1f}s,"
-          f" state {config.state_url}, clock {app.sim.clock!r}")
+    print(
+        f"s360-mock: dataset {app.sim.dataset.get('name')!r} ready in {time.perf_counter() - started:.1f}s,"
+        f" state {config.state_url}, clock {app.sim.clock!r}"
+    )
     for info in ALL_SERVICES:
         if info.path in app.soap.by_path:
             print(f"  {info.name:<32} {base}{info.path}?wsdl")
-    print(f"  control plane                    {base}/_mock/health")
-    print("  logins: DEMO_PARTNER1 / partner1-secret, DEMO_PARTNER2 / partner2-secret (default dataset)")
+    print(
+        f"  control plane                    {base}/_mock/openapi.json"
+        f" ({'bearer token' if config.admin_token else 'loopback callers only'})"
+    )
+    rates = app.sim.control.rate_limits
+    print(
+        f"  rate limits                      {args.rate_limits}"
+        f" ({len(rates.policies)} policies, HTTP {rates.http_status} when exceeded)"
+    )
+    print(
+        "  logins: DEMO_PARTNER1 / partner1-secret, DEMO_PARTNER2 / partner2-secret (default dataset)"
+    )
     print("Ctrl-C stops.", flush=True)
     serve_forever(server)
     return 0
@@ -76,8 +107,10 @@ def cmd_dataset_generate(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     else:
         Path(args.output).write_text(text, encoding="utf-8")
-        print(f"wrote {args.output} ({len(text.encode()) / 1e6:.1f} MB, size {args.size}, seed {args.seed})",
-              file=sys.stderr)
+        print(
+            f"wrote {args.output} ({len(text.encode()) / 1e6:.1f} MB, size {args.size}, seed {args.seed})",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -100,22 +133,69 @@ def cmd_dataset_validate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="s360-mock", description="Local simulator of the SecuTix S-360 partner web services")
+    parser = argparse.ArgumentParser(
+        prog="s360-mock", description="Local simulator of the SecuTix S-360 partner web services"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="start the simulator")
-    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)"
+    )
     serve.add_argument("--port", type=int, default=8360, help="port (default 8360)")
-    serve.add_argument("--dataset", metavar="FILE", help="dataset JSON (default: fixtures/data/default.json)")
-    serve.add_argument("--seed", type=int, help="serve a freshly generated dataset with this seed instead")
-    serve.add_argument("--size", default="small", choices=["small", "medium", "large"], help="size for --seed")
-    serve.add_argument("--state", default="sqlite://", metavar="URL",
-                       help="state database: sqlite:// (memory, default) or sqlite:///path.db (kept across restarts)")
-    serve.add_argument("--reset-state", action="store_true", help="reload the dataset into an existing state file")
-    serve.add_argument("--clock", default="dataset", choices=["dataset", "now"],
-                       help="start the virtual clock at the dataset's clockStart (default) or at the wall clock")
+    serve.add_argument(
+        "--dataset", metavar="FILE", help="dataset JSON (default: fixtures/data/default.json)"
+    )
+    serve.add_argument(
+        "--seed", type=int, help="serve a freshly generated dataset with this seed instead"
+    )
+    serve.add_argument(
+        "--size", default="small", choices=["small", "medium", "large"], help="size for --seed"
+    )
+    serve.add_argument(
+        "--state",
+        default="sqlite://",
+        metavar="URL",
+        help="state database: sqlite:// (memory, default) or sqlite:///path.db (kept across restarts)",
+    )
+    serve.add_argument(
+        "--reset-state", action="store_true", help="reload the dataset into an existing state file"
+    )
+    serve.add_argument(
+        "--clock",
+        default="dataset",
+        choices=["dataset", "now"],
+        help="start the virtual clock at the dataset's clockStart (default) or at the wall clock",
+    )
     serve.add_argument("--threads", type=int, default=16, help="server worker threads (default 16)")
+    serve.add_argument(
+        "--rate-limits",
+        default="s360",
+        metavar="s360|off|FILE",
+        help="rate-limit policies: the platform's (s360, default), none (off), or a JSON "
+        "policy file (docs/control-plane.md)",
+    )
+    serve.add_argument(
+        "--rate-limit-status",
+        type=int,
+        choices=[429, 509],
+        default=None,
+        help="HTTP status of a refused call (default: the policies', 429)",
+    )
+    serve.add_argument(
+        "--admin-token",
+        metavar="TOKEN",
+        default=None,
+        help="require 'Authorization: Bearer TOKEN' on /_mock/... (then callers need not be local)",
+    )
+    serve.add_argument(
+        "--journal-max",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="request journal bound, oldest dropped first (default 10000; 0: no journal)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     dataset = sub.add_parser("dataset", help="generate or validate datasets")
@@ -133,8 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     result: int = args.func(args)
     return result
 

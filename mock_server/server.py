@@ -16,7 +16,9 @@ class ServerThread:
         self.server.shutdown_timeout = 2
         self.server.prepare()  # binds: the port is known from here on
         self.host, self.port = self.server.bind_addr[:2]
-        self._thread = threading.Thread(target=self.server.serve, name="s360-mock-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve, name="s360-mock-server", daemon=True
+        )
 
     @property
     def base_url(self) -> str:

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 
-def attribution(performance_id: int, quantity: int = 1, seat_category_id: int | None = 4001, tariff: int = 101, **extra: Any) -> dict:
+def attribution(
+    performance_id: int,
+    quantity: int = 1,
+    seat_category_id: int | None = 4001,
+    tariff: int = 101,
+    **extra: Any,
+) -> dict:
     a = {"performanceId": performance_id, "audienceSubCategoryId": tariff, "quantity": quantity}
     if seat_category_id is not None:
         a["seatCategoryId"] = seat_category_id
@@ -16,7 +22,9 @@ def attribution(performance_id: int, quantity: int = 1, seat_category_id: int | 
 def order(facade: Any, *attributions: dict, pos: int = 2001, **kw: Any) -> Any:
     return facade.service.createOrUpdateOrder(
         pointOfSalesId=pos,
-        singleEntryAttributionOperations=[{"operationAttributions": list(attributions)}] if attributions else None,
+        singleEntryAttributionOperations=[{"operationAttributions": list(attributions)}]
+        if attributions
+        else None,
         **kw,
     )
 
@@ -32,6 +40,8 @@ def close(service: Any, data: Any, method: int = 501, **kw: Any) -> Any:
 
 
 def available(av: Any, performance_id: int, category: int = 4001, pos: int = 2001) -> int:
-    res = av.service.getPerformanceAvailability(pointOfSalesId=pos, performanceIds=[performance_id], seatCategoryIds=[category])
+    res = av.service.getPerformanceAvailability(
+        pointOfSalesId=pos, performanceIds=[performance_id], seatCategoryIds=[category]
+    )
     assert res.statusCode == "success", res
     return res.performanceAvailabilities[0].seatCategoryAvailabilities[0].available

@@ -10,9 +10,7 @@ from lxml import etree
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-PASSWORD_TEXT = (
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText"
-)
+PASSWORD_TEXT = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText"
 
 
 def security_header(login: str, password: str, style: str = "full") -> str:
@@ -50,9 +48,13 @@ def envelope(
     )
 
 
-def post(url: str, body: str | bytes, content_type: str = "text/xml; charset=utf-8") -> requests.Response:
+def post(
+    url: str, body: str | bytes, content_type: str = "text/xml; charset=utf-8"
+) -> requests.Response:
     data = body.encode() if isinstance(body, str) else body
-    return requests.post(url, data=data, headers={"Content-Type": content_type, "SOAPAction": '""'}, timeout=30)
+    return requests.post(
+        url, data=data, headers={"Content-Type": content_type, "SOAPAction": '""'}, timeout=30
+    )
 
 
 def parse(response: requests.Response) -> Any:

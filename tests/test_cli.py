@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(*args: str, **kw):  # type: ignore[no-untyped-def]
-    return subprocess.run([*EXE, *args], capture_output=True, text=True, timeout=120, cwd=ROOT, **kw)
+    return subprocess.run(
+        [*EXE, *args], capture_output=True, text=True, timeout=120, cwd=ROOT, **kw
+    )
 
 
 def test_dataset_generate_is_the_default_and_validates(tmp_path):
@@ -41,7 +43,9 @@ def test_dataset_validate_lists_every_problem(tmp_path):
     path.write_text(json.dumps(broken))
     r = run("dataset", "validate", str(path))
     assert r.returncode == 1
-    assert "$.partners[1].password" in r.stdout and "$.products[0].event.prices[0].amount" in r.stdout
+    assert (
+        "$.partners[1].password" in r.stdout and "$.products[0].event.prices[0].amount" in r.stdout
+    )
 
 
 def test_serve_refuses_an_invalid_dataset_with_its_problems(tmp_path):

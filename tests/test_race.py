@@ -18,7 +18,9 @@ PERFORMANCE = 10001  # nearly sold out in the default dataset
 CLIENTS = 24
 
 
-def _buy(session: requests.Session, base: str, quantity: int, category: int) -> tuple[str, list[str]]:
+def _buy(
+    session: requests.Session, base: str, quantity: int, category: int
+) -> tuple[str, list[str]]:
     f, o = ns.ORDER_FACADE, ns.ORDER_SERVICE
     body = (
         "<pointOfSalesId>2001</pointOfSalesId><singleEntryAttributionOperations><operationAttributions>"
@@ -34,7 +36,9 @@ def _buy(session: requests.Session, base: str, quantity: int, category: int) -> 
     order_id = res.findtext("orderUpdateData/orderId")
     total = res.findtext("orderUpdateData/totalAmount")
     close = f"<orderId>{order_id}</orderId><generateBarCodes>true</generateBarCodes><totalAmount>{total}</totalAmount>"
-    closed = result(session.post(base + o.path, data=envelope(o.tns, "closeOrder", close), timeout=60))
+    closed = result(
+        session.post(base + o.path, data=envelope(o.tns, "closeOrder", close), timeout=60)
+    )
     assert closed.findtext("statusCode") == "success", closed.findtext("statusDetail")
     return "success", [t.findtext("barcode") for t in closed.findall("orderData/tickets")]
 
@@ -102,13 +106,17 @@ def test_racing_clients_never_oversell(fresh):
         ).all()
         assert dup == []
         held_or_sold = conn.execute(
-            select(func.count()).where(m.c.performance_id == PERFORMANCE, m.c.state.in_(("HELD", "SOLD")))
+            select(func.count()).where(
+                m.c.performance_id == PERFORMANCE, m.c.state.in_(("HELD", "SOLD"))
+            )
         ).scalar()
         capacity = conn.execute(
             select(func.count()).select_from(s.seat).where(s.seat.c.venue_id == 3001)
         ).scalar()
         tickets = conn.execute(
-            select(func.count()).select_from(s.ticket.join(m, m.c.id == s.ticket.c.movement_id)).where(m.c.performance_id == PERFORMANCE)
+            select(func.count())
+            .select_from(s.ticket.join(m, m.c.id == s.ticket.c.movement_id))
+            .where(m.c.performance_id == PERFORMANCE)
         ).scalar()
     assert capacity - held_or_sold == sum(end.values())
     assert tickets == len(barcodes)

@@ -48,9 +48,14 @@ def test_buy_close_barcodes_and_availability_drop(api):
     assert available(api.av, 10003) == before - 3
     # closing again answers the same tickets, never new ones
     again = close(api.orders, data)
-    assert again.statusCode == "success" and [t.barcode for t in again.orderData.tickets] == barcodes
+    assert (
+        again.statusCode == "success" and [t.barcode for t in again.orderData.tickets] == barcodes
+    )
     details = api.orders.service.getOrderDetails(orderId=data.orderId)
-    assert details.orderData.orderState == "CLOSED" and [t.barcode for t in details.orderData.tickets] == barcodes
+    assert (
+        details.orderData.orderState == "CLOSED"
+        and [t.barcode for t in details.orderData.tickets] == barcodes
+    )
 
 
 def test_an_open_order_expires_and_its_seats_return(api):
@@ -75,7 +80,9 @@ def test_update_an_open_order_add_and_remove_operations(api):
     assert r.statusCode == "success"
     assert len(r.orderUpdateData.operationDataUpdates) == 2
     first = data.operationDataUpdates[0].operationId
-    r = api.facade.service.createOrUpdateOrder(pointOfSalesId=2001, orderId=data.orderId, operationIdsToRemove=[first])
+    r = api.facade.service.createOrUpdateOrder(
+        pointOfSalesId=2001, orderId=data.orderId, operationIdsToRemove=[first]
+    )
     assert r.statusCode == "success"
     ops = {o.operationId: o for o in r.orderUpdateData.operationDataUpdates}
     assert ops[first].operationState == "CANCELLED" and ops[first].quantity == 0
@@ -84,21 +91,33 @@ def test_update_an_open_order_add_and_remove_operations(api):
 
 
 def test_explicit_seat_from_seats_availability(api):
-    seats = api.av.service.getSeatsAvailability(pointOfSalesId=2001, performanceId=10003, seatCategoryIds=[4001]).seats
+    seats = api.av.service.getSeatsAvailability(
+        pointOfSalesId=2001, performanceId=10003, seatCategoryIds=[4001]
+    ).seats
     free = next(s for s in seats if s.state == "FREE")
-    r = order(api.facade, attribution(10003, None, seat_category_id=None, physicalSeatId=free.physicalSeatId))
+    r = order(
+        api.facade,
+        attribution(10003, None, seat_category_id=None, physicalSeatId=free.physicalSeatId),
+    )
     assert r.statusCode == "success"
     assert [m.seatId for m in r.orderUpdateData.movementDataUpdates] == [free.physicalSeatId]
-    taken = order(api.facade, attribution(10003, None, seat_category_id=None, physicalSeatId=free.physicalSeatId))
+    taken = order(
+        api.facade,
+        attribution(10003, None, seat_category_id=None, physicalSeatId=free.physicalSeatId),
+    )
     assert taken.statusCode == "error.order.availability"
-    after = api.av.service.getSeatsAvailability(pointOfSalesId=2001, performanceId=10003, seatCategoryIds=[4001]).seats
+    after = api.av.service.getSeatsAvailability(
+        pointOfSalesId=2001, performanceId=10003, seatCategoryIds=[4001]
+    ).seats
     assert next(s for s in after if s.physicalSeatId == free.physicalSeatId).state == "TAKEN"
 
 
 def test_standing_area_by_quantity(api):
     r = order(api.facade, attribution(10013, 5, seat_category_id=4005))
     assert r.statusCode == "success", r.statusDetail
-    assert all(m.rowNumber is None and m.seatNumber is None for m in r.orderUpdateData.movementDataUpdates)
+    assert all(
+        m.rowNumber is None and m.seatNumber is None for m in r.orderUpdateData.movementDataUpdates
+    )
     assert close(api.orders, r.orderUpdateData).statusCode == "success"
 
 
@@ -132,22 +151,30 @@ def test_more_than_max_seats_across_updates(api):
 
 def test_close_checks_amount_and_payment_method(api):
     data = order(api.facade, attribution(10003, 2)).orderUpdateData
-    wrong_total = api.orders.service.closeOrder(orderId=data.orderId, totalAmount=data.totalAmount - 1)
+    wrong_total = api.orders.service.closeOrder(
+        orderId=data.orderId, totalAmount=data.totalAmount - 1
+    )
     assert wrong_total.statusCode == "error.order.amount"
     voucher = close(api.orders, data, method=502)
     assert voucher.statusCode == "error.payment.method"
     split = api.orders.service.closeOrder(
-        orderId=data.orderId, totalAmount=data.totalAmount, payments=[{"paymentMethodId": 501, "amount": 1}]
+        orderId=data.orderId,
+        totalAmount=data.totalAmount,
+        payments=[{"paymentMethodId": 501, "amount": 1}],
     )
     assert split.statusCode == "error.order.amount"
     assert api.orders.service.getOrderDetails(orderId=data.orderId).orderData.orderState == "OPEN"
-    ok = api.orders.service.closeOrder(orderId=data.orderId, totalAmount=data.totalAmount)  # pending account by default
+    ok = api.orders.service.closeOrder(
+        orderId=data.orderId, totalAmount=data.totalAmount
+    )  # pending account by default
     assert ok.statusCode == "success" and ok.orderData.payments[0].paymentMethodId == 501
 
 
 def test_cancel_and_abandon(api):
     before = available(api.av, 10003)
-    data = order(api.facade, attribution(10003, 2), attribution(10003, 1, tariff=102)).orderUpdateData
+    data = order(
+        api.facade, attribution(10003, 2), attribution(10003, 1, tariff=102)
+    ).orderUpdateData
     mv = data.movementDataUpdates[0].movementId
     r = api.orders.service.abandonMovements(orderId=data.orderId, movementIds=[mv])
     assert r.statusCode == "success" and r.orderData.orderState == "OPEN"
@@ -157,9 +184,15 @@ def test_cancel_and_abandon(api):
     assert available(api.av, 10003) == before
     assert close(api.orders, data).statusCode == "error.order.cancelled"
     other = order(api.facade, attribution(10003, 1)).orderUpdateData
-    assert api.orders.service.abandonMovements(orderId=other.orderId).orderData.orderState == "ABANDONED"
+    assert (
+        api.orders.service.abandonMovements(orderId=other.orderId).orderData.orderState
+        == "ABANDONED"
+    )
     assert api.orders.service.abandonMovements(orderId=424242).statusCode == "error.order.unknown"
-    assert api.orders.service.cancelOperations(orderId=other.orderId, operationIds=[424242]).statusCode == "error.order.expired"
+    assert (
+        api.orders.service.cancelOperations(orderId=other.orderId, operationIds=[424242]).statusCode
+        == "error.order.expired"
+    )
 
 
 def test_cancel_a_closed_order_refunds_and_frees_the_seats(api):
@@ -179,7 +212,10 @@ def test_partner_isolation(api, client):
     data = order(api.facade, attribution(10003, 1)).orderUpdateData
     theirs = client("ExternalOrderService", P2)
     assert theirs.service.getOrderDetails(orderId=data.orderId).statusCode == "error.order.unknown"
-    assert theirs.service.closeOrder(orderId=data.orderId, totalAmount=data.totalAmount).statusCode == "error.order.unknown"
+    assert (
+        theirs.service.closeOrder(orderId=data.orderId, totalAmount=data.totalAmount).statusCode
+        == "error.order.unknown"
+    )
     assert theirs.service.cancelOperations(orderId=data.orderId).statusCode == "error.order.unknown"
     their_facade = client("ExternalOrderFacade", P2)
     assert order(their_facade, attribution(10003, 1), pos=2001).statusCode == "error.pos.unknown"
@@ -192,13 +228,19 @@ def test_external_reference_makes_create_idempotent(api):
     first = order(api.facade, attribution(10003, 2), externalReference="cart-42").orderUpdateData
     retry = order(api.facade, attribution(10003, 2), externalReference="cart-42").orderUpdateData
     assert retry.orderId == first.orderId
-    assert [m.seatId for m in retry.movementDataUpdates] == [m.seatId for m in first.movementDataUpdates]
+    assert [m.seatId for m in retry.movementDataUpdates] == [
+        m.seatId for m in first.movementDataUpdates
+    ]
 
 
 def test_purchaser_contact_and_deleted_contact(api):
-    c = api.contacts.service.createCulturalContact(contactDataList=[{"firstName": "Ada", "lastName": "Byron", "email": "ada@example.org"}])
+    c = api.contacts.service.createCulturalContact(
+        contactDataList=[{"firstName": "Ada", "lastName": "Byron", "email": "ada@example.org"}]
+    )
     number = c.contacts[0].contactNumber
-    data = order(api.facade, attribution(10003, 1), purchasersInfo=[{"contactReference": str(number)}]).orderUpdateData
+    data = order(
+        api.facade, attribution(10003, 1), purchasersInfo=[{"contactReference": str(number)}]
+    ).orderUpdateData
     assert api.contacts.service.deleteContact(contactNumber=number).statusCode == "success"
     details = api.orders.service.getOrderDetails(orderId=data.orderId).orderData
     assert details.purchaserContactNumber == number  # the order keeps its data
@@ -220,7 +262,9 @@ def test_close_after_payment_failure_is_retried_without_paying_twice(api):
         raise RuntimeError(name)
 
     with pytest.raises(RuntimeError, match="closeOrder.after_payment"):
-        orders.close_order(store, partner, pos, data.orderId, [], data.totalAmount, True, None, clock.now_ms, boom)
+        orders.close_order(
+            store, partner, pos, data.orderId, [], data.totalAmount, True, None, clock.now_ms, boom
+        )
     half = api.orders.service.getOrderDetails(orderId=data.orderId).orderData
     assert half.orderState == "OPEN" and half.tickets == [] and len(half.payments) == 1
     api.sim.clock.advance(3600)  # a paid order no longer expires

@@ -15,7 +15,10 @@ CAT, AV = ns.CATALOG, ns.AVAILABILITY
 @pytest.mark.parametrize("style", ["full", "bare"])
 @pytest.mark.parametrize("trailing_slash", [False, True])
 def test_jaxws_request_with_every_token_variant_succeeds(mock, style, trailing_slash):
-    r = post(mock.url("CatalogService"), envelope(CAT.tns, "getPOSConfig", style=style, trailing_slash=trailing_slash))
+    r = post(
+        mock.url("CatalogService"),
+        envelope(CAT.tns, "getPOSConfig", style=style, trailing_slash=trailing_slash),
+    )
     res = result(r)
     assert res.tag == "POSConfigResult"  # named after the result type, unqualified
     assert res.findtext("statusCode") == "success"
@@ -33,15 +36,27 @@ def test_every_operation_of_issue_2_answers_success_in_raw_jaxws_style(mock):
         (CAT, "getLastSetupUpdate", ""),
         (CAT, "getPOSConfig", ""),
         (CAT, "isCatalogServiceAlive", ""),
-        (AV, "getProductAvailability", "<pointOfSalesId>2001</pointOfSalesId><productIds>8001</productIds>"),
-        (AV, "getEventAvailability", "<pointOfSalesId>2001</pointOfSalesId><eventIds>8501</eventIds>"),
+        (
+            AV,
+            "getProductAvailability",
+            "<pointOfSalesId>2001</pointOfSalesId><productIds>8001</productIds>",
+        ),
+        (
+            AV,
+            "getEventAvailability",
+            "<pointOfSalesId>2001</pointOfSalesId><eventIds>8501</eventIds>",
+        ),
         (
             AV,
             "getPerformanceAvailability",
             "<pointOfSalesId>2001</pointOfSalesId><performanceIds>10001</performanceIds>"
             "<performanceIds>10002</performanceIds><seatCategoryIds>-1</seatCategoryIds>",
         ),
-        (AV, "getSeatsAvailability", "<pointOfSalesId>2001</pointOfSalesId><performanceId>10003</performanceId>"),
+        (
+            AV,
+            "getSeatsAvailability",
+            "<pointOfSalesId>2001</pointOfSalesId><performanceId>10003</performanceId>",
+        ),
         (
             AV,
             "getUpdatedAvailabilities",
@@ -69,7 +84,9 @@ def test_each_wsdl_is_served_and_says_unqualified(mock):
 
 
 def test_wsdl_location_follows_the_host_the_client_used(mock):
-    r = requests.get(mock.url("CatalogService") + "?WSDL", headers={"Host": "demo.pp-ws.secutix.com"}, timeout=30)
+    r = requests.get(
+        mock.url("CatalogService") + "?WSDL", headers={"Host": "demo.pp-ws.secutix.com"}, timeout=30
+    )
     assert b'location="http://demo.pp-ws.secutix.com/tnseb/' in r.content
 
 
@@ -88,12 +105,20 @@ BAD_BODIES = {
         "Client.MalformedRequest",
     ),
     "two operations": (
-        envelope(CAT.tns, "getPOSConfig").replace("</soapenv:Body>", "<v1:getPOSConfig/></soapenv:Body>").encode(),
+        envelope(CAT.tns, "getPOSConfig")
+        .replace("</soapenv:Body>", "<v1:getPOSConfig/></soapenv:Body>")
+        .encode(),
         "Client.MalformedRequest",
     ),
     "unknown operation": (envelope(CAT.tns, "getEverything").encode(), "Client.UnknownOperation"),
-    "wrong namespace": (envelope("http://example.com/other", "getPOSConfig").encode(), "Client.UnknownOperation"),
-    "no credentials": (envelope(CAT.tns, "getPOSConfig", style="none").encode(), "Client.Authentication"),
+    "wrong namespace": (
+        envelope("http://example.com/other", "getPOSConfig").encode(),
+        "Client.UnknownOperation",
+    ),
+    "no credentials": (
+        envelope(CAT.tns, "getPOSConfig", style="none").encode(),
+        "Client.Authentication",
+    ),
     "wrong password": (
         envelope(CAT.tns, "getPOSConfig", login=("DEMO_PARTNER1", "nope")).encode(),
         "Client.Authentication",
@@ -129,11 +154,18 @@ def test_unsupported_charset_and_wrong_encoding(mock):
 def test_http_charset_is_honoured_without_xml_declaration(mock):
     children = "<seasonCode>S2026</seasonCode>"
     body = envelope(CAT.tns, "getCatalogDetailed", children).encode("iso-8859-1")
-    assert result(post(mock.url("CatalogService"), body, "text/xml; charset=ISO-8859-1")).findtext("statusCode") == "success"
+    assert (
+        result(post(mock.url("CatalogService"), body, "text/xml; charset=ISO-8859-1")).findtext(
+            "statusCode"
+        )
+        == "success"
+    )
 
 
 def test_missing_mandatory_parameter_and_wrong_type_are_client_faults(mock):
-    code, _ = fault(post(mock.url("AvailabilityService"), envelope(AV.tns, "getPerformanceAvailability")))
+    code, _ = fault(
+        post(mock.url("AvailabilityService"), envelope(AV.tns, "getPerformanceAvailability"))
+    )
     assert code.startswith("Client")
     body = envelope(AV.tns, "getPerformanceAvailability", "<pointOfSalesId>abc</pointOfSalesId>")
     code, _ = fault(post(mock.url("AvailabilityService"), body))
@@ -141,7 +173,9 @@ def test_missing_mandatory_parameter_and_wrong_type_are_client_faults(mock):
 
 
 def test_unknown_path_get_and_other_methods(mock):
-    r = requests.post(mock.base_url + "/tnseb/external-remoting/nothing.webservice", data=b"<x/>", timeout=30)
+    r = requests.post(
+        mock.base_url + "/tnseb/external-remoting/nothing.webservice", data=b"<x/>", timeout=30
+    )
     assert r.status_code == 404 and b"Client.UnknownService" in r.content
     r = requests.get(mock.url("CatalogService"), timeout=30)
     assert r.status_code == 405 and r.headers["Content-Type"].startswith("text/xml")
@@ -150,12 +184,23 @@ def test_unknown_path_get_and_other_methods(mock):
 
 
 def test_business_errors_are_statuses_not_faults(mock):
-    body = envelope(AV.tns, "getPerformanceAvailability", "<pointOfSalesId>2001</pointOfSalesId><performanceIds>999999</performanceIds>")
+    body = envelope(
+        AV.tns,
+        "getPerformanceAvailability",
+        "<pointOfSalesId>2001</pointOfSalesId><performanceIds>999999</performanceIds>",
+    )
     res = result(post(mock.url("AvailabilityService"), body))
     assert res.findtext("statusCode") == "error.performance.unknown"
     assert "999999" in res.findtext("statusDetail")
-    body = envelope(AV.tns, "getPerformanceAvailability", "<pointOfSalesId>2002</pointOfSalesId><performanceIds>10001</performanceIds>")
-    assert result(post(mock.url("AvailabilityService"), body)).findtext("statusCode") == "error.pos.unknown"
+    body = envelope(
+        AV.tns,
+        "getPerformanceAvailability",
+        "<pointOfSalesId>2002</pointOfSalesId><performanceIds>10001</performanceIds>",
+    )
+    assert (
+        result(post(mock.url("AvailabilityService"), body)).findtext("statusCode")
+        == "error.pos.unknown"
+    )
 
 
 def test_bad_input_changes_nothing(fresh, client):
@@ -165,7 +210,10 @@ def test_bad_input_changes_nothing(fresh, client):
 
     def counts():
         with fresh.sim.store.read() as conn:
-            return [conn.execute(select(func.count()).select_from(t)).scalar() for t in (s.sale_order, s.movement, s.contact)]
+            return [
+                conn.execute(select(func.count()).select_from(t)).scalar()
+                for t in (s.sale_order, s.movement, s.contact)
+            ]
 
     before = counts()
     facade = ns.ORDER_FACADE
@@ -176,10 +224,23 @@ def test_bad_input_changes_nothing(fresh, client):
         "</operationAttributions></singleEntryAttributionOperations>"
     )
     url = fresh.base_url + facade.path
-    fault(post(url, envelope(facade.tns, "createOrUpdateOrder", order, login=("DEMO_PARTNER1", "bad"))))
+    fault(
+        post(
+            url, envelope(facade.tns, "createOrUpdateOrder", order, login=("DEMO_PARTNER1", "bad"))
+        )
+    )
     fault(post(url, envelope(facade.tns, "createOrUpdateOrder", order)[:-30]))
     bad_qty = order.replace("<quantity>2</quantity>", "<quantity>-2</quantity>")
-    assert result(post(url, envelope(facade.tns, "createOrUpdateOrder", bad_qty))).findtext("statusCode") == "error.request.invalid"
+    assert (
+        result(post(url, envelope(facade.tns, "createOrUpdateOrder", bad_qty))).findtext(
+            "statusCode"
+        )
+        == "error.request.invalid"
+    )
     too_many = order.replace("<quantity>2</quantity>", "<quantity>5000</quantity>")
-    assert result(post(url, envelope(facade.tns, "createOrUpdateOrder", too_many))).findtext("statusCode").startswith("error.")
+    assert (
+        result(post(url, envelope(facade.tns, "createOrUpdateOrder", too_many)))
+        .findtext("statusCode")
+        .startswith("error.")
+    )
     assert counts() == before

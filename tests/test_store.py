@@ -26,7 +26,9 @@ def sim():
 
 def test_counts_match_the_dataset(sim):
     expected_seats = sum(
-        sum(r["seats"] for b in a["blocks"] for r in b["rows"]) if a.get("numbered", True) else a["capacity"]
+        sum(r["seats"] for b in a["blocks"] for r in b["rows"])
+        if a.get("numbered", True)
+        else a["capacity"]
         for v in DATASET["venues"]
         for a in v["areas"]
     )
@@ -37,7 +39,10 @@ def test_counts_match_the_dataset(sim):
         )
         sold = conn.execute(select(s.movement.c.id).where(s.movement.c.state == "SOLD")).all()
     assert len(sold) == sum(
-        x["quantity"] for p in DATASET["products"] for pf in p["event"]["performances"] for x in pf.get("boxOfficeSales", [])
+        x["quantity"]
+        for p in DATASET["products"]
+        for pf in p["event"]["performances"]
+        for x in pf.get("boxOfficeSales", [])
     )
 
 
@@ -55,10 +60,53 @@ def test_one_live_assignment_per_seat_and_performance_is_a_constraint(sim):
 @pytest.mark.parametrize(
     "table, values",
     [
-        (s.movement, {"order_id": 1, "performance_id": 424242, "seat_id": 1, "seat_category_id": 1, "state": "SOLD", "created_ms": 0, "updated_ms": 0}),
-        (s.price, {"event_id": 8501, "seat_category_id": 4001, "audience_sub_category_id": 101, "price_level_id": 1, "amount": -5}),
-        (s.product, {"id": 1, "season_id": 7001, "code": "X", "state": "PLAYING", "family_type": "SINGLE_ENTRY", "name": {}, "description": {}, "min_quantity": 1, "alert_ratio": 0.1}),
-        (s.partner, {"id": 99, "login": "DEMO_PARTNER1", "operator_code": "Z", "password": "x", "name": "dup", "point_of_sales_id": 2001}),
+        (
+            s.movement,
+            {
+                "order_id": 1,
+                "performance_id": 424242,
+                "seat_id": 1,
+                "seat_category_id": 1,
+                "state": "SOLD",
+                "created_ms": 0,
+                "updated_ms": 0,
+            },
+        ),
+        (
+            s.price,
+            {
+                "event_id": 8501,
+                "seat_category_id": 4001,
+                "audience_sub_category_id": 101,
+                "price_level_id": 1,
+                "amount": -5,
+            },
+        ),
+        (
+            s.product,
+            {
+                "id": 1,
+                "season_id": 7001,
+                "code": "X",
+                "state": "PLAYING",
+                "family_type": "SINGLE_ENTRY",
+                "name": {},
+                "description": {},
+                "min_quantity": 1,
+                "alert_ratio": 0.1,
+            },
+        ),
+        (
+            s.partner,
+            {
+                "id": 99,
+                "login": "DEMO_PARTNER1",
+                "operator_code": "Z",
+                "password": "x",
+                "name": "dup",
+                "point_of_sales_id": 2001,
+            },
+        ),
     ],
 )
 def test_schema_refuses_broken_rows(sim, table, values):
@@ -85,17 +133,26 @@ def test_state_file_survives_a_restart(tmp_path):
     first = Simulator(SimulatorConfig(state_url=url))
     first.clock.advance(3600)
     with first.store.transaction() as conn:
-        conn.execute(s.contact.insert().values(first_name="Keep", last_name="Me", created_ms=0, updated_ms=0))
+        conn.execute(
+            s.contact.insert().values(first_name="Keep", last_name="Me", created_ms=0, updated_ms=0)
+        )
     moved = first.clock.now()
     first.close()
     second = Simulator(SimulatorConfig(state_url=url))
     with second.store.read() as conn:
-        assert conn.execute(select(s.contact.c.contact_number).where(s.contact.c.first_name == "Keep")).first()
+        assert conn.execute(
+            select(s.contact.c.contact_number).where(s.contact.c.first_name == "Keep")
+        ).first()
     assert second.clock.now() >= moved
     second.close()
     third = Simulator(SimulatorConfig(state_url=url, reset_state=True))
     with third.store.read() as conn:
-        assert conn.execute(select(s.contact.c.contact_number).where(s.contact.c.first_name == "Keep")).first() is None
+        assert (
+            conn.execute(
+                select(s.contact.c.contact_number).where(s.contact.c.first_name == "Keep")
+            ).first()
+            is None
+        )
     third.close()
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
@@ -59,7 +60,7 @@ class _PerfInfo:
     alert_ratio: float
 
 
-def live_condition(now_ms: int):  # type: ignore[no-untyped-def]
+def live_condition(now_ms: int) -> Any:
     """SQL condition: the movement holds its seat at ``now_ms``."""
     m, o = s.movement, s.sale_order
     return or_(
@@ -72,7 +73,9 @@ def live_condition(now_ms: int):  # type: ignore[no-untyped-def]
     )
 
 
-def level_for(available: int, capacity: int, alert_ratio: float, on_sale: bool) -> AvailabilityLevel:
+def level_for(
+    available: int, capacity: int, alert_ratio: float, on_sale: bool
+) -> AvailabilityLevel:
     if not on_sale:
         return AvailabilityLevel.NOT_ON_SALE
     if available <= 0:
@@ -106,13 +109,15 @@ class AvailabilityReader:
 
     def category_codes(self) -> dict[int, str]:
         def compute() -> dict[int, str]:
-            return dict(self.conn.execute(select(s.seat_category.c.id, s.seat_category.c.code)).all())
+            return dict(
+                self.conn.execute(select(s.seat_category.c.id, s.seat_category.c.code)).all()
+            )
 
         result: dict[int, str] = self.store.cached("category_codes", compute)
         return result
 
     # -- lookups -------------------------------------------------------------
-    def _perf_query(self):  # type: ignore[no-untyped-def]
+    def _perf_query(self) -> Any:
         return (
             select(
                 s.performance.c.id,
@@ -132,7 +137,8 @@ class AvailabilityReader:
     def performances(self, performance_ids: Sequence[int]) -> list[_PerfInfo]:
         ids = _ids(performance_ids, "performanceIds")
         found = [
-            _PerfInfo(*r) for r in self.conn.execute(self._perf_query().where(s.performance.c.id.in_(ids)))
+            _PerfInfo(*r)
+            for r in self.conn.execute(self._perf_query().where(s.performance.c.id.in_(ids)))
         ]
         missing = sorted(set(ids) - {p.id for p in found})
         if missing:
@@ -146,11 +152,16 @@ class AvailabilityReader:
         missing = sorted(set(ids) - known)
         if missing:
             raise UnknownEvent(f"unknown event id(s): {', '.join(map(str, missing))}")
-        return [_PerfInfo(*r) for r in self.conn.execute(self._perf_query().where(s.performance.c.event_id.in_(ids)))]
+        return [
+            _PerfInfo(*r)
+            for r in self.conn.execute(self._perf_query().where(s.performance.c.event_id.in_(ids)))
+        ]
 
     def performances_of_products(self, product_ids: Sequence[int]) -> dict[int, list[_PerfInfo]]:
         ids = _ids(product_ids, "productIds")
-        rows = self.conn.execute(select(s.product.c.id, s.product.c.family_type).where(s.product.c.id.in_(ids)))
+        rows = self.conn.execute(
+            select(s.product.c.id, s.product.c.family_type).where(s.product.c.id.in_(ids))
+        )
         families = {r.id: r.family_type for r in rows}
         missing = sorted(set(ids) - set(families))
         if missing:
@@ -258,7 +269,9 @@ class AvailabilityReader:
 
 
 def performance_availability(
-    reader: AvailabilityReader, performance_ids: Sequence[int], seat_category_ids: Sequence[int] | None
+    reader: AvailabilityReader,
+    performance_ids: Sequence[int],
+    seat_category_ids: Sequence[int] | None,
 ) -> list[PerformanceAvailability]:
     return reader.compute(reader.performances(performance_ids), seat_category_ids)
 
@@ -285,16 +298,22 @@ def event_availability(
     return reader.compute(perfs, seat_category_ids)
 
 
-def product_availability(reader: AvailabilityReader, product_ids: Sequence[int]) -> list[ProductAvailability]:
+def product_availability(
+    reader: AvailabilityReader, product_ids: Sequence[int]
+) -> list[ProductAvailability]:
     by_product = reader.performances_of_products(product_ids)
     families = dict(
         reader.conn.execute(
-            select(s.product.c.id, s.product.c.family_type).where(s.product.c.id.in_(list(by_product)))
+            select(s.product.c.id, s.product.c.family_type).where(
+                s.product.c.id.in_(list(by_product))
+            )
         ).all()
     )
     ratios = dict(
         reader.conn.execute(
-            select(s.product.c.id, s.product.c.alert_ratio).where(s.product.c.id.in_(list(by_product)))
+            select(s.product.c.id, s.product.c.alert_ratio).where(
+                s.product.c.id.in_(list(by_product))
+            )
         ).all()
     )
     computed = reader.compute([p for perfs in by_product.values() for p in perfs])
@@ -388,7 +407,7 @@ def updated_availabilities(
             if at is not None and at > latest[product_id]:
                 latest[product_id] = at
 
-    def scoped(q):  # type: ignore[no-untyped-def]
+    def scoped(q: Any) -> Any:
         return q.where(ev.c.product_id.in_(product_filter)) if product_filter else q
 
     base = m.join(pf, pf.c.id == m.c.performance_id).join(ev, ev.c.id == pf.c.event_id)

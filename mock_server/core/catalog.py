@@ -53,7 +53,10 @@ def catalog_detailed(
     """getCatalogDetailed, optionally restricted to one season and/or one product code."""
     season_q = select(s.season).where(s.season.c.state.in_(_EXPORTED)).order_by(s.season.c.start_ms)
     if season_code:
-        if conn.execute(select(s.season.c.id).where(s.season.c.code == season_code)).first() is None:
+        if (
+            conn.execute(select(s.season.c.id).where(s.season.c.code == season_code)).first()
+            is None
+        ):
             raise UnknownSeason(f"no season with code {season_code!r}")
         season_q = season_q.where(s.season.c.code == season_code)
     seasons = {
@@ -124,7 +127,9 @@ def catalog_detailed(
         seasons=season_list,
         audience_sub_categories=[
             AudienceSubCategory(id=r.id, code=r.code, kind=TariffKind(r.kind), name=r.name)
-            for r in conn.execute(select(s.audience_sub_category).order_by(s.audience_sub_category.c.id))
+            for r in conn.execute(
+                select(s.audience_sub_category).order_by(s.audience_sub_category.c.id)
+            )
         ],
         price_levels=[
             PriceLevel(id=r.id, code=r.code, name=r.name)
@@ -148,7 +153,9 @@ def _attach_events(conn: Connection, products: dict[int, Product]) -> None:
         for r in conn.execute(select(s.venue))
     }
     categories: dict[int, list[SeatCategory]] = defaultdict(list)
-    for r in conn.execute(select(s.seat_category).order_by(s.seat_category.c.rank, s.seat_category.c.id)):
+    for r in conn.execute(
+        select(s.seat_category).order_by(s.seat_category.c.rank, s.seat_category.c.id)
+    ):
         categories[r.venue_id].append(SeatCategory(id=r.id, code=r.code, name=r.name, rank=r.rank))
 
     events: dict[int, Event] = {}

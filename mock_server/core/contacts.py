@@ -24,9 +24,12 @@ from mock_server.core.errors import (
     UnknownCriterion,
 )
 from mock_server.store import schema as s
+from mock_server.store.store import inserted_id
 
 # Pragmatic RFC 5322 subset: one @, a dot in the domain, no spaces.
-EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 DETAILS = ("GENERAL", "ADDRESSES", "CRITERIA")
 
 
@@ -89,12 +92,16 @@ def _check_email(email: str | None) -> None:
 
 def _check_country(address: Address) -> None:
     if address.country_code is not None and not re.fullmatch(r"[A-Z]{2}", address.country_code):
-        raise InvalidRequest(f"countryCode {address.country_code!r}: ISO 3166 alpha-2 expected (e.g. CH)")
+        raise InvalidRequest(
+            f"countryCode {address.country_code!r}: ISO 3166 alpha-2 expected (e.g. CH)"
+        )
 
 
 def _live(conn: Connection, number: int) -> Any:
     row = conn.execute(
-        select(s.contact).where(s.contact.c.contact_number == number, s.contact.c.deleted.is_(False))
+        select(s.contact).where(
+            s.contact.c.contact_number == number, s.contact.c.deleted.is_(False)
+        )
     ).first()
     if row is None:
         raise UnknownContact(f"no contact {number}")
@@ -109,7 +116,9 @@ def _criteria_rules(conn: Connection) -> dict[str, tuple[str, list[str] | None]]
     return {r.code: (r.type, r.allowed_values) for r in conn.execute(select(s.criterion))}
 
 
-def _normalise_criteria(conn: Connection, pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+def _normalise_criteria(
+    conn: Connection, pairs: Sequence[tuple[str, str]]
+) -> list[tuple[str, str]]:
     rules = _criteria_rules(conn)
     result: dict[str, str] = {}
     for code, value in pairs:
@@ -119,10 +128,14 @@ def _normalise_criteria(conn: Connection, pairs: Sequence[tuple[str, str]]) -> l
         text = (value or "").strip()
         if kind == "BOOLEAN":
             if text.lower() not in ("true", "false"):
-                raise InvalidCriterionValue(f"criterion {code} is BOOLEAN: true or false, not {value!r}")
+                raise InvalidCriterionValue(
+                    f"criterion {code} is BOOLEAN: true or false, not {value!r}"
+                )
             text = text.lower()
         elif kind == "CHOICE" and text not in (allowed or []):
-            raise InvalidCriterionValue(f"criterion {code}: {value!r} is not one of {', '.join(allowed or [])}")
+            raise InvalidCriterionValue(
+                f"criterion {code}: {value!r} is not one of {', '.join(allowed or [])}"
+            )
         elif not text:
             raise InvalidCriterionValue(f"criterion {code}: empty value")
         result[code] = text
@@ -143,18 +156,20 @@ def create_contacts(conn: Connection, inputs: Sequence[ContactInput], now_ms: in
             _check_country(address)
         if sum(1 for a in data.addresses if a.main) > 1:
             raise InvalidRequest("a contact has at most one main address")
-        number = conn.execute(
-            s.contact.insert().values(
-                first_name=first,
-                last_name=last,
-                email=email,
-                phone=_clean(data.phone),
-                language=_clean(data.language),
-                birth_date=_clean(data.birth_date),
-                created_ms=now_ms,
-                updated_ms=now_ms,
+        number = inserted_id(
+            conn.execute(
+                s.contact.insert().values(
+                    first_name=first,
+                    last_name=last,
+                    email=email,
+                    phone=_clean(data.phone),
+                    language=_clean(data.language),
+                    birth_date=_clean(data.birth_date),
+                    created_ms=now_ms,
+                    updated_ms=now_ms,
+                )
             )
-        ).inserted_primary_key[0]
+        )
         for address in data.addresses:
             _insert_address(conn, number, address)
         _write_criteria(conn, number, criteria)
@@ -167,7 +182,9 @@ def get_contact(conn: Connection, number: int, details: Sequence[str] | None = N
     wanted = set(details or ["GENERAL"])
     unknown = wanted - set(DETAILS)
     if unknown:
-        raise InvalidRequest(f"details: unknown value(s) {', '.join(sorted(unknown))}; use {', '.join(DETAILS)}")
+        raise InvalidRequest(
+            f"details: unknown value(s) {', '.join(sorted(unknown))}; use {', '.join(DETAILS)}"
+        )
     row = _live(conn, number)
     contact = Contact(contact_number=row.contact_number)
     if "GENERAL" in wanted:
@@ -206,7 +223,12 @@ def update_contact(conn: Connection, number: int, data: ContactInput, now_ms: in
     _check_names(first, last)
     email = _clean(data.email) if data.email is not None else row.email
     _check_email(email)
-    values: dict[str, Any] = {"first_name": first, "last_name": last, "email": email, "updated_ms": now_ms}
+    values: dict[str, Any] = {
+        "first_name": first,
+        "last_name": last,
+        "email": email,
+        "updated_ms": now_ms,
+    }
     for name in ("phone", "language", "birth_date"):
         value = getattr(data, name)
         if value is not None:
@@ -218,7 +240,9 @@ def update_contact(conn: Connection, number: int, data: ContactInput, now_ms: in
 def delete_contact(conn: Connection, number: int, now_ms: int) -> None:
     _live(conn, number)
     conn.execute(
-        s.contact.update().where(s.contact.c.contact_number == number).values(deleted=True, updated_ms=now_ms)
+        s.contact.update()
+        .where(s.contact.c.contact_number == number)
+        .values(deleted=True, updated_ms=now_ms)
     )
 
 
@@ -256,15 +280,21 @@ def _address_values(address: Address) -> dict[str, Any]:
 def _insert_address(conn: Connection, number: int, address: Address) -> int:
     if address.main:  # one main address: the new one takes over
         conn.execute(
-            s.contact_address.update().where(s.contact_address.c.contact_number == number).values(main=False)
+            s.contact_address.update()
+            .where(s.contact_address.c.contact_number == number)
+            .values(main=False)
         )
-    new_id: int = conn.execute(
-        s.contact_address.insert().values(contact_number=number, **_address_values(address))
-    ).inserted_primary_key[0]
+    new_id: int = inserted_id(
+        conn.execute(
+            s.contact_address.insert().values(contact_number=number, **_address_values(address))
+        )
+    )
     return new_id
 
 
-def create_or_update_address(conn: Connection, number: int, address: Address, now_ms: int) -> Address:
+def create_or_update_address(
+    conn: Connection, number: int, address: Address, now_ms: int
+) -> Address:
     _live(conn, number)
     _check_country(address)
     if address.id is None:
@@ -276,11 +306,15 @@ def create_or_update_address(conn: Connection, number: int, address: Address, no
             raise UnknownAddress(f"contact {number} has no address {address.id}")
         if address.main:
             conn.execute(
-                table.update().where(table.c.contact_number == number, table.c.id != address.id).values(main=False)
+                table.update()
+                .where(table.c.contact_number == number, table.c.id != address.id)
+                .values(main=False)
             )
         conn.execute(table.update().where(mine).values(**_address_values(address)))
         address_id = address.id
-    conn.execute(s.contact.update().where(s.contact.c.contact_number == number).values(updated_ms=now_ms))
+    conn.execute(
+        s.contact.update().where(s.contact.c.contact_number == number).values(updated_ms=now_ms)
+    )
     row = conn.execute(select(s.contact_address).where(s.contact_address.c.id == address_id)).one()
     return _address(row)
 
@@ -288,7 +322,9 @@ def create_or_update_address(conn: Connection, number: int, address: Address, no
 def delete_address(conn: Connection, number: int, address_id: int) -> None:
     _live(conn, number)
     table = s.contact_address
-    deleted = conn.execute(table.delete().where(table.c.id == address_id, table.c.contact_number == number))
+    deleted = conn.execute(
+        table.delete().where(table.c.id == address_id, table.c.contact_number == number)
+    )
     if deleted.rowcount == 0:
         raise UnknownAddress(f"contact {number} has no address {address_id}")
 
@@ -296,17 +332,23 @@ def delete_address(conn: Connection, number: int, address_id: int) -> None:
 def _write_criteria(conn: Connection, number: int, pairs: Sequence[tuple[str, str]]) -> None:
     table = s.contact_criterion
     for code, value in pairs:
-        conn.execute(table.delete().where(table.c.contact_number == number, table.c.criterion_code == code))
+        conn.execute(
+            table.delete().where(table.c.contact_number == number, table.c.criterion_code == code)
+        )
         conn.execute(table.insert().values(contact_number=number, criterion_code=code, value=value))
 
 
-def set_criteria(conn: Connection, number: int, pairs: Sequence[tuple[str, str]], now_ms: int) -> Contact:
+def set_criteria(
+    conn: Connection, number: int, pairs: Sequence[tuple[str, str]], now_ms: int
+) -> Contact:
     """setContactCriteria: the given criteria take these values; others are kept."""
     _live(conn, number)
     if not pairs:
         raise InvalidRequest("criteria: at least one code/value pair is required")
     _write_criteria(conn, number, _normalise_criteria(conn, pairs))
-    conn.execute(s.contact.update().where(s.contact.c.contact_number == number).values(updated_ms=now_ms))
+    conn.execute(
+        s.contact.update().where(s.contact.c.contact_number == number).values(updated_ms=now_ms)
+    )
     return get_contact(conn, number, ["GENERAL", "CRITERIA"])
 
 
@@ -330,7 +372,12 @@ def search_contacts(
     if first_name:
         q = q.where(func.lower(c.first_name).like(_prefix(first_name), escape="\\"))
     return [
-        Contact(contact_number=r.contact_number, first_name=r.first_name, last_name=r.last_name, email=r.email)
+        Contact(
+            contact_number=r.contact_number,
+            first_name=r.first_name,
+            last_name=r.last_name,
+            email=r.email,
+        )
         for r in conn.execute(q)
     ]
 

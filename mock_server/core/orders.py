@@ -50,6 +50,7 @@ from mock_server.core.errors import (
 from mock_server.core.model import Partner, PointOfSales
 from mock_server.store import Store
 from mock_server.store import schema as s
+from mock_server.store.store import inserted_id
 
 LIVE = ("HELD", "SOLD")
 ORDER_TYPES = ("SALE",)
@@ -173,7 +174,9 @@ def expire_due(conn: Connection, now_ms: int) -> int:
             .where(op.c.order_id == order_id, op.c.state == "ACTIVE")
             .values(state="ABANDONED", updated_ms=expires_ms)
         )
-        conn.execute(o.update().where(o.c.id == order_id).values(state="ABANDONED", updated_ms=expires_ms))
+        conn.execute(
+            o.update().where(o.c.id == order_id).values(state="ABANDONED", updated_ms=expires_ms)
+        )
     return len(due)
 
 
@@ -182,7 +185,9 @@ def _order_row(conn: Connection, partner: Partner, order_id: int | None) -> Any:
     if order_id is None:
         raise InvalidRequest("orderId is mandatory")
     row = conn.execute(
-        select(s.sale_order).where(s.sale_order.c.id == order_id, s.sale_order.c.partner_id == partner.id)
+        select(s.sale_order).where(
+            s.sale_order.c.id == order_id, s.sale_order.c.partner_id == partner.id
+        )
     ).first()
     if row is None:
         raise UnknownOrder(f"no order {order_id} for operator {partner.login}")
@@ -271,8 +276,12 @@ def order_view(conn: Connection, order_id: int) -> OrderView:
         for r in conn.execute(select(t).where(t.c.order_id == order_id).order_by(t.c.id))
     ]
     payments = [
-        PaymentView(payment_method_id=r.payment_method_id, amount=r.amount, created=from_ms(r.created_ms))
-        for r in conn.execute(select(s.payment).where(s.payment.c.order_id == order_id).order_by(s.payment.c.id))
+        PaymentView(
+            payment_method_id=r.payment_method_id, amount=r.amount, created=from_ms(r.created_ms)
+        )
+        for r in conn.execute(
+            select(s.payment).where(s.payment.c.order_id == order_id).order_by(s.payment.c.id)
+        )
     ]
     return OrderView(
         id=o.id,
@@ -301,7 +310,12 @@ def get_order(conn: Connection, partner: Partner, order_id: int | None, now_ms: 
 
 # --- createOrUpdateOrder ---------------------------------------------------------------------
 def create_or_update_order(
-    store: Store, conn: Connection, partner: Partner, pos: PointOfSales, req: OrderRequest, now_ms: int
+    store: Store,
+    conn: Connection,
+    partner: Partner,
+    pos: PointOfSales,
+    req: OrderRequest,
+    now_ms: int,
 ) -> OrderView:
     expire_due(conn, now_ms)
     if req.order_type is not None and req.order_type not in ORDER_TYPES:
@@ -323,20 +337,22 @@ def create_or_update_order(
                 return order_view(conn, existing.id)
         if not req.attributions:
             raise InvalidRequest("a new order needs at least one singleEntryAttributionOperation")
-        order_id = conn.execute(
-            o.insert().values(
-                secret_id=secrets.token_urlsafe(18),
-                partner_id=partner.id,
-                point_of_sales_id=pos.id,
-                order_type=req.order_type or "SALE",
-                state="OPEN",
-                external_reference=req.external_reference,
-                created_ms=now_ms,
-                updated_ms=now_ms,
-                expires_ms=now_ms + pos.order_abandon_delay_minutes * 60_000,
-                purchaser_contact_number=req.purchaser_contact_number,
+        order_id = inserted_id(
+            conn.execute(
+                o.insert().values(
+                    secret_id=secrets.token_urlsafe(18),
+                    partner_id=partner.id,
+                    point_of_sales_id=pos.id,
+                    order_type=req.order_type or "SALE",
+                    state="OPEN",
+                    external_reference=req.external_reference,
+                    created_ms=now_ms,
+                    updated_ms=now_ms,
+                    expires_ms=now_ms + pos.order_abandon_delay_minutes * 60_000,
+                    purchaser_contact_number=req.purchaser_contact_number,
+                )
             )
-        ).inserted_primary_key[0]
+        )
     else:
         row = _order_row(conn, partner, req.order_id)
         _require_open(row)
@@ -360,7 +376,12 @@ def create_or_update_order(
 
 
 def _attribute(
-    conn: Connection, reader: AvailabilityReader, pos: PointOfSales, order_id: int, a: Attribution, now_ms: int
+    conn: Connection,
+    reader: AvailabilityReader,
+    pos: PointOfSales,
+    order_id: int,
+    a: Attribution,
+    now_ms: int,
 ) -> None:
     (perf,) = reader.performances([a.performance_id])
     on_sale = (
@@ -375,22 +396,38 @@ def _attribute(
     if quantity is None or quantity < 1:
         raise InvalidRequest(f"quantity must be a positive integer, not {a.quantity!r}")
     if a.physical_seat_id is not None and quantity != 1:
-        raise InvalidRequest("an attribution by physicalSeatId is for exactly one seat (quantity 1)")
+        raise InvalidRequest(
+            "an attribution by physicalSeatId is for exactly one seat (quantity 1)"
+        )
     seat_row = None
     if a.physical_seat_id is not None:
         seat_row = conn.execute(select(s.seat).where(s.seat.c.id == a.physical_seat_id)).first()
         if seat_row is None or seat_row.venue_id != perf.venue_id:
-            raise UnknownSeat(f"seat {a.physical_seat_id} is not in the venue of performance {perf.id}")
-    category = a.seat_category_id if a.seat_category_id is not None else (seat_row.seat_category_id if seat_row else None)
+            raise UnknownSeat(
+                f"seat {a.physical_seat_id} is not in the venue of performance {perf.id}"
+            )
+    category = (
+        a.seat_category_id
+        if a.seat_category_id is not None
+        else (seat_row.seat_category_id if seat_row else None)
+    )
     if category is None:
         raise InvalidRequest("seatCategoryId is mandatory when no physicalSeatId is given")
     if category not in reader.venue_capacity(perf.venue_id):
-        raise UnknownSeatCategory(f"seat category {category} is not in the venue of performance {perf.id}")
+        raise UnknownSeatCategory(
+            f"seat category {category} is not in the venue of performance {perf.id}"
+        )
     if seat_row is not None and seat_row.seat_category_id != category:
-        raise UnknownSeat(f"seat {seat_row.id} is in seat category {seat_row.seat_category_id}, not {category}")
-    product = conn.execute(select(s.product.c.min_quantity).where(s.product.c.id == perf.product_id)).one()
+        raise UnknownSeat(
+            f"seat {seat_row.id} is in seat category {seat_row.seat_category_id}, not {category}"
+        )
+    product = conn.execute(
+        select(s.product.c.min_quantity).where(s.product.c.id == perf.product_id)
+    ).one()
     if quantity < product.min_quantity:
-        raise MinQuantity(f"product {perf.product_id} is sold by at least {product.min_quantity} places")
+        raise MinQuantity(
+            f"product {perf.product_id} is sold by at least {product.min_quantity} places"
+        )
     # Tariff.
     price_q = select(s.price.c.price_level_id, s.price.c.amount).where(
         s.price.c.event_id == perf.event_id,
@@ -409,7 +446,9 @@ def _attribute(
     # Limit per order and performance.
     m = s.movement
     already = conn.execute(
-        select(func.count()).where(m.c.order_id == order_id, m.c.performance_id == perf.id, m.c.state.in_(LIVE))
+        select(func.count()).where(
+            m.c.order_id == order_id, m.c.performance_id == perf.id, m.c.state.in_(LIVE)
+        )
     ).scalar_one()
     if already + quantity > pos.max_seats_per_performance:
         raise TooManySeats(
@@ -419,27 +458,31 @@ def _attribute(
     # Seats.
     if seat_row is not None:
         taken = conn.execute(
-            select(func.count()).where(m.c.performance_id == perf.id, m.c.seat_id == seat_row.id, m.c.state.in_(LIVE))
+            select(func.count()).where(
+                m.c.performance_id == perf.id, m.c.seat_id == seat_row.id, m.c.state.in_(LIVE)
+            )
         ).scalar_one()
         if taken:
             raise NotAvailable(f"seat {seat_row.id} is not available for performance {perf.id}")
         seat_ids = [seat_row.id]
     else:
         seat_ids = allocate(conn, perf.id, perf.venue_id, category, quantity, a.preferred_area_ids)
-    operation_id = conn.execute(
-        s.operation.insert().values(
-            order_id=order_id,
-            product_id=perf.product_id,
-            performance_id=perf.id,
-            seat_category_id=category,
-            audience_sub_category_id=a.audience_sub_category_id,
-            price_level_id=price.price_level_id,
-            unit_price=price.amount,
-            state="ACTIVE",
-            created_ms=now_ms,
-            updated_ms=now_ms,
+    operation_id = inserted_id(
+        conn.execute(
+            s.operation.insert().values(
+                order_id=order_id,
+                product_id=perf.product_id,
+                performance_id=perf.id,
+                seat_category_id=category,
+                audience_sub_category_id=a.audience_sub_category_id,
+                price_level_id=price.price_level_id,
+                unit_price=price.amount,
+                state="ACTIVE",
+                created_ms=now_ms,
+                updated_ms=now_ms,
+            )
         )
-    ).inserted_primary_key[0]
+    )
     conn.execute(
         m.insert(),
         [
@@ -486,7 +529,9 @@ def allocate(
         q = q.where(seat.c.area_id.in_(list(preferred_area_ids)))
     free = conn.execute(q).all()
     if len(free) < quantity:
-        where = f" in area(s) {', '.join(map(str, preferred_area_ids))}" if preferred_area_ids else ""
+        where = (
+            f" in area(s) {', '.join(map(str, preferred_area_ids))}" if preferred_area_ids else ""
+        )
         raise NotAvailable(
             f"{quantity} place(s) requested in seat category {seat_category_id}{where} of performance "
             f"{performance_id}, {len(free)} available"
@@ -522,9 +567,13 @@ def _end_operations(
     m, op = s.movement, s.operation
     known_ops = set(conn.execute(select(op.c.id).where(op.c.order_id == order_id)).scalars())
     known_movs = set(conn.execute(select(m.c.id).where(m.c.order_id == order_id)).scalars())
-    stray = [i for i in operation_ids if i not in known_ops] + [i for i in movement_ids if i not in known_movs]
+    stray = [i for i in operation_ids if i not in known_ops] + [
+        i for i in movement_ids if i not in known_movs
+    ]
     if stray:
-        raise UnknownOperationOrMovement(f"id(s) {', '.join(map(str, stray))} are not part of order {order_id}")
+        raise UnknownOperationOrMovement(
+            f"id(s) {', '.join(map(str, stray))} are not part of order {order_id}"
+        )
     targets = set(movement_ids)
     if operation_ids:
         targets |= set(
@@ -554,7 +603,9 @@ def _end_operations(
 def _live_count(conn: Connection, order_id: int) -> int:
     m = s.movement
     return int(
-        conn.execute(select(func.count()).where(m.c.order_id == order_id, m.c.state.in_(LIVE))).scalar_one()
+        conn.execute(
+            select(func.count()).where(m.c.order_id == order_id, m.c.state.in_(LIVE))
+        ).scalar_one()
     )
 
 
@@ -603,24 +654,36 @@ def book_payment(
         conn.execute(
             s.payment.insert(),
             [
-                {"order_id": row.id, "payment_method_id": p.payment_method_id, "amount": p.amount, "created_ms": now_ms}
+                {
+                    "order_id": row.id,
+                    "payment_method_id": p.payment_method_id,
+                    "amount": p.amount,
+                    "created_ms": now_ms,
+                }
                 for p in plan
             ],
         )
-    values: dict[str, Any] = {"payment_booked_ms": row.payment_booked_ms or now_ms, "expires_ms": None}
+    values: dict[str, Any] = {
+        "payment_booked_ms": row.payment_booked_ms or now_ms,
+        "expires_ms": None,
+    }
     if purchaser_contact_number is not None:
         values["purchaser_contact_number"] = purchaser_contact_number
     conn.execute(o.update().where(o.c.id == row.id).values(**values))
     return order_view(conn, row.id), False
 
 
-def issue_tickets(conn: Connection, partner: Partner, order_id: int, generate_barcodes: bool, now_ms: int) -> OrderView:
+def issue_tickets(
+    conn: Connection, partner: Partner, order_id: int, generate_barcodes: bool, now_ms: int
+) -> OrderView:
     """closeOrder, step 2: sell the held seats, issue the tickets, close the order."""
     row = _order_row(conn, partner, order_id)
     if row.state == "CLOSED":
         return order_view(conn, row.id)
     m, t, o = s.movement, s.ticket, s.sale_order
-    held = list(conn.execute(select(m.c.id).where(m.c.order_id == row.id, m.c.state == "HELD")).scalars())
+    held = list(
+        conn.execute(select(m.c.id).where(m.c.order_id == row.id, m.c.state == "HELD")).scalars()
+    )
     conn.execute(m.update().where(m.c.id.in_(held)).values(state="SOLD", updated_ms=now_ms))
     for movement_id in held:
         conn.execute(
@@ -633,7 +696,11 @@ def issue_tickets(conn: Connection, partner: Partner, order_id: int, generate_ba
                 updated_ms=now_ms,
             )
         )
-    conn.execute(o.update().where(o.c.id == row.id).values(state="CLOSED", closed_ms=now_ms, updated_ms=now_ms))
+    conn.execute(
+        o.update()
+        .where(o.c.id == row.id)
+        .values(state="CLOSED", closed_ms=now_ms, updated_ms=now_ms)
+    )
     return order_view(conn, row.id)
 
 
@@ -704,10 +771,14 @@ def cancel_operations(
         refund = before - order_view(conn, row.id).total_amount
         if refund:
             method = conn.execute(
-                select(s.payment.c.payment_method_id).where(s.payment.c.order_id == row.id).order_by(s.payment.c.id)
+                select(s.payment.c.payment_method_id)
+                .where(s.payment.c.order_id == row.id)
+                .order_by(s.payment.c.id)
             ).scalar_one()
             conn.execute(
-                s.payment.insert().values(order_id=row.id, payment_method_id=method, amount=-refund, created_ms=now_ms)
+                s.payment.insert().values(
+                    order_id=row.id, payment_method_id=method, amount=-refund, created_ms=now_ms
+                )
             )
     if row.state == "CLOSED":
         conn.execute(o.update().where(o.c.id == row.id).values(updated_ms=now_ms))
@@ -718,10 +789,14 @@ def cancel_operations(
 
 
 def _check_refundable(
-    conn: Connection, order_id: int, operation_ids: Sequence[int], movement_ids: Sequence[int], now_ms: int
+    conn: Connection,
+    order_id: int,
+    operation_ids: Sequence[int],
+    movement_ids: Sequence[int],
+    now_ms: int,
 ) -> None:
     m, pf = s.movement, s.performance
-    cond = m.c.id.in_(list(movement_ids))
+    cond: Any = m.c.id.in_(list(movement_ids))
     if operation_ids:
         cond = cond | m.c.operation_id.in_(list(operation_ids))
     started = conn.execute(
@@ -734,7 +809,11 @@ def _check_refundable(
 
 
 def abandon_movements(
-    conn: Connection, partner: Partner, order_id: int | None, movement_ids: Sequence[int], now_ms: int
+    conn: Connection,
+    partner: Partner,
+    order_id: int | None,
+    movement_ids: Sequence[int],
+    now_ms: int,
 ) -> OrderView:
     """Release held seats of an open order (all of them, abandoning the order, when no id is given)."""
     expire_due(conn, now_ms)

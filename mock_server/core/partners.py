@@ -115,4 +115,7 @@ def point_of_sales(conn: Connection, pos_id: int) -> PointOfSales:
 
 def pos_config(conn: Connection, partner: Partner) -> POSConfig:
     """getPOSConfig: the calling operator's point of sales, payment methods and limits."""
-    return POSConfig(institution=institution(conn), point_of_sales=point_of_sales(conn, partner.point_of_sales_id))
+    return POSConfig(
+        institution=institution(conn),
+        point_of_sales=point_of_sales(conn, partner.point_of_sales_id),
+    )

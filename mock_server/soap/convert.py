@@ -24,11 +24,14 @@ def catalog(cat: m.Catalog) -> Any:
     return t.CatalogData(
         seasons=[season(s) for s in cat.seasons],
         audienceSubCategories=[
-            t.AudienceSubCategoryData(id=a.id, code=a.code, kind=str(a.kind), externalName=text(a.name))
+            t.AudienceSubCategoryData(
+                id=a.id, code=a.code, kind=str(a.kind), externalName=text(a.name)
+            )
             for a in cat.audience_sub_categories
         ],
         priceLevels=[
-            t.PriceLevelData(id=p.id, code=p.code, externalName=text(p.name)) for p in cat.price_levels
+            t.PriceLevelData(id=p.id, code=p.code, externalName=text(p.name))
+            for p in cat.price_levels
         ],
     )
 
@@ -56,7 +59,9 @@ def product(p: m.Product) -> Any:
         minQuantity=p.min_quantity,
         alertRatio=p.alert_ratio,
         salesPeriods=[
-            t.SalesPeriodData(id=sp.id, start=sp.start, end=sp.end, salesChannelIds=list(sp.sales_channel_ids))
+            t.SalesPeriodData(
+                id=sp.id, start=sp.start, end=sp.end, salesChannelIds=list(sp.sales_channel_ids)
+            )
             for sp in p.sales_periods
         ],
         event=event(p.event) if p.event else None,
@@ -113,7 +118,9 @@ def pos_config(cfg: m.POSConfig) -> Any:
         organizationTimeZone=cfg.institution.time_zone,
         currencyCode=cfg.institution.currency_code,
         paymentMethods=[
-            t.PaymentMethodData(id=pm.id, code=pm.code, externalName=text(pm.name), paymentType=pm.payment_type)
+            t.PaymentMethodData(
+                id=pm.id, code=pm.code, externalName=text(pm.name), paymentType=pm.payment_type
+            )
             for pm in pos.payment_methods
         ],
         maxSeatsPerPerformance=pos.max_seats_per_performance,
@@ -252,7 +259,9 @@ def order_data(view: Any, with_barcodes: bool = True) -> Any:
             for tk in view.tickets
         ],
         payments=[
-            t.PaymentData(paymentMethodId=p.payment_method_id, amount=p.amount, paymentDate=p.created)
+            t.PaymentData(
+                paymentMethodId=p.payment_method_id, amount=p.amount, paymentDate=p.created
+            )
             for p in view.payments
         ],
     )

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from spyne import Boolean, DateTime, Integer, Long, ServiceBase, Unicode, rpc
+from spyne import Boolean, DateTime, Long, ServiceBase, Unicode, rpc
 
 from mock_server.core import availability as av
 from mock_server.core import catalog, contacts, orders, partners
@@ -53,8 +53,12 @@ class CatalogService(ServiceBase):
     def getCatalogDetailed(ctx, requestId, seasonCode, productCode):  # noqa: N802, N805
         u: CallContext = ctx.udc
         with u.sim.store.read() as conn:
-            data = catalog.catalog_detailed(conn, u.partner, seasonCode or None, productCode or None)
-        return convert.success(t.CatalogResultDetailed, request_id(requestId), catalogData=convert.catalog(data))
+            data = catalog.catalog_detailed(
+                conn, u.partner, seasonCode or None, productCode or None
+            )
+        return convert.success(
+            t.CatalogResultDetailed, request_id(requestId), catalogData=convert.catalog(data)
+        )
 
     @op(t.LastSetupUpdateResult, Unicode)
     def getLastSetupUpdate(ctx, requestId):  # noqa: N802, N805
@@ -68,7 +72,9 @@ class CatalogService(ServiceBase):
         u: CallContext = ctx.udc
         with u.sim.store.read() as conn:
             cfg = partners.pos_config(conn, u.partner)
-        return convert.success(t.POSConfigResult, request_id(requestId), posConfigData=convert.pos_config(cfg))
+        return convert.success(
+            t.POSConfigResult, request_id(requestId), posConfigData=convert.pos_config(cfg)
+        )
 
     @op(t.ServiceAliveResult)
     def isCatalogServiceAlive(ctx):  # noqa: N802, N805
@@ -106,7 +112,10 @@ class AvailabilityService(ServiceBase):
     ):
         with ctx.udc.sim.store.read() as conn:
             items = av.event_availability(
-                _reader(ctx, conn, pointOfSalesId), eventIds or [], performanceIds or [], seatCategoryIds
+                _reader(ctx, conn, pointOfSalesId),
+                eventIds or [],
+                performanceIds or [],
+                seatCategoryIds,
             )
         return convert.success(
             t.EventAvailabilityResult,
@@ -139,7 +148,13 @@ class AvailabilityService(ServiceBase):
             seats=[convert.seat(s) for s in seats],
         )
 
-    @op(t.UpdatedAvailabilitiesResult, Unicode, REQ_LONG, IDS, DateTime(min_occurs=1, nillable=False))
+    @op(
+        t.UpdatedAvailabilitiesResult,
+        Unicode,
+        REQ_LONG,
+        IDS,
+        DateTime(min_occurs=1, nillable=False),
+    )
     def getUpdatedAvailabilities(ctx, requestId, pointOfSalesId, productIds, referenceDate):  # noqa: N802, N805
         if referenceDate.tzinfo is None:
             raise InvalidRequest("referenceDate must carry a time zone (e.g. 2026-09-01T08:00:00Z)")
@@ -151,7 +166,8 @@ class AvailabilityService(ServiceBase):
             t.UpdatedAvailabilitiesResult,
             request_id(requestId),
             availabilityUpdateData=[
-                t.AvailabilityUpdateData(productId=i.product_id, lastUpdate=i.last_update) for i in items
+                t.AvailabilityUpdateData(productId=i.product_id, lastUpdate=i.last_update)
+                for i in items
             ],
             referenceDate=referenceDate,
         )
@@ -173,7 +189,9 @@ def _attributions(operations: Any) -> list[orders.Attribution]:
         areas = [a for a in (operation.preferedAreas or []) if a is not None]
         for a in operation.operationAttributions or []:
             if a.performanceId is None or a.audienceSubCategoryId is None:
-                raise InvalidRequest("operationAttributions need performanceId and audienceSubCategoryId")
+                raise InvalidRequest(
+                    "operationAttributions need performanceId and audienceSubCategoryId"
+                )
             result.append(
                 orders.Attribution(
                     performance_id=a.performanceId,
@@ -223,7 +241,9 @@ class ExternalOrderFacade(ServiceBase):
         req = orders.OrderRequest(
             order_id=orderId,
             order_type=orderType,
-            purchaser_contact_number=_contact_number(purchasers[0].contactReference) if purchasers else None,
+            purchaser_contact_number=_contact_number(purchasers[0].contactReference)
+            if purchasers
+            else None,
             external_reference=externalReference,
             attributions=_attributions(singleEntryAttributionOperations),
             remove_operation_ids=list(operationIdsToRemove or []),
@@ -231,8 +251,12 @@ class ExternalOrderFacade(ServiceBase):
         store = u.sim.store
         with store.transaction() as conn:
             pos = partners.point_of_sales(conn, u.partner.point_of_sales_id)
-            view = orders.create_or_update_order(store, conn, u.partner, pos, req, u.sim.clock.now_ms())
-        return convert.success(t.OrderUpdateResult, request_id(requestId), orderUpdateData=convert.order_update(view))
+            view = orders.create_or_update_order(
+                store, conn, u.partner, pos, req, u.sim.clock.now_ms()
+            )
+        return convert.success(
+            t.OrderUpdateResult, request_id(requestId), orderUpdateData=convert.order_update(view)
+        )
 
 
 class ExternalOrderService(ServiceBase):
@@ -266,30 +290,45 @@ class ExternalOrderService(ServiceBase):
             u.sim.clock.now_ms,
             u.checkpoint,
         )
-        return convert.success(t.CloseOrderResult, request_id(requestId), orderData=convert.order_data(view))
+        return convert.success(
+            t.CloseOrderResult, request_id(requestId), orderData=convert.order_data(view)
+        )
 
     @op(t.OrderDetailResult, Unicode, REQ_LONG)
     def getOrderDetails(ctx, requestId, orderId):  # noqa: N802, N805
         u: CallContext = ctx.udc
         with u.sim.store.transaction() as conn:
             view = orders.get_order(conn, u.partner, orderId, u.sim.clock.now_ms())
-        return convert.success(t.OrderDetailResult, request_id(requestId), orderData=convert.order_data(view))
+        return convert.success(
+            t.OrderDetailResult, request_id(requestId), orderData=convert.order_data(view)
+        )
 
     @op(t.OrderDetailResult, Unicode, REQ_LONG, IDS, IDS)
     def cancelOperations(ctx, requestId, orderId, operationIds, movementIds):  # noqa: N802, N805
         u: CallContext = ctx.udc
         with u.sim.store.transaction() as conn:
             view = orders.cancel_operations(
-                conn, u.partner, orderId, list(operationIds or []), list(movementIds or []), u.sim.clock.now_ms()
+                conn,
+                u.partner,
+                orderId,
+                list(operationIds or []),
+                list(movementIds or []),
+                u.sim.clock.now_ms(),
             )
-        return convert.success(t.OrderDetailResult, request_id(requestId), orderData=convert.order_data(view))
+        return convert.success(
+            t.OrderDetailResult, request_id(requestId), orderData=convert.order_data(view)
+        )
 
     @op(t.OrderDetailResult, Unicode, REQ_LONG, IDS)
     def abandonMovements(ctx, requestId, orderId, movementIds):  # noqa: N802, N805
         u: CallContext = ctx.udc
         with u.sim.store.transaction() as conn:
-            view = orders.abandon_movements(conn, u.partner, orderId, list(movementIds or []), u.sim.clock.now_ms())
-        return convert.success(t.OrderDetailResult, request_id(requestId), orderData=convert.order_data(view))
+            view = orders.abandon_movements(
+                conn, u.partner, orderId, list(movementIds or []), u.sim.clock.now_ms()
+            )
+        return convert.success(
+            t.OrderDetailResult, request_id(requestId), orderData=convert.order_data(view)
+        )
 
 
 # --- contacts ------------------------------------------------------------------------------------
@@ -342,7 +381,9 @@ class ContactInformationPublicService(ServiceBase):
         with u.sim.store.transaction() as conn:
             created = contacts.create_contacts(conn, inputs, u.sim.clock.now_ms())
         return convert.success(
-            t.CreatedContactsResult, request_id(requestId), contacts=[convert.contact_summary(c) for c in created]
+            t.CreatedContactsResult,
+            request_id(requestId),
+            contacts=[convert.contact_summary(c) for c in created],
         )
 
     @op(t.ContactDataResult, Unicode, REQ_LONG, Unicode(max_occurs="unbounded"))
@@ -350,29 +391,52 @@ class ContactInformationPublicService(ServiceBase):
         u: CallContext = ctx.udc
         with u.sim.store.read() as conn:
             contact = contacts.get_contact(conn, contactNumber, [d for d in (details or []) if d])
-        return convert.success(t.ContactDataResult, request_id(requestId), **convert.contact_fields(contact))
+        return convert.success(
+            t.ContactDataResult, request_id(requestId), **convert.contact_fields(contact)
+        )
 
-    @op(t.ContactDataResult, Unicode, REQ_LONG, t.ContactInputData.customize(min_occurs=1, nillable=False))
+    @op(
+        t.ContactDataResult,
+        Unicode,
+        REQ_LONG,
+        t.ContactInputData.customize(min_occurs=1, nillable=False),
+    )
     def updateContact(ctx, requestId, contactNumber, contactData):  # noqa: N802, N805
         u: CallContext = ctx.udc
         with u.sim.store.transaction() as conn:
-            contact = contacts.update_contact(conn, contactNumber, _contact_in(contactData), u.sim.clock.now_ms())
-        return convert.success(t.ContactDataResult, request_id(requestId), **convert.contact_fields(contact))
+            contact = contacts.update_contact(
+                conn, contactNumber, _contact_in(contactData), u.sim.clock.now_ms()
+            )
+        return convert.success(
+            t.ContactDataResult, request_id(requestId), **convert.contact_fields(contact)
+        )
 
     @op(t.ContactStatusResult, Unicode, REQ_LONG)
     def deleteContact(ctx, requestId, contactNumber):  # noqa: N802, N805
         u: CallContext = ctx.udc
         with u.sim.store.transaction() as conn:
             contacts.delete_contact(conn, contactNumber, u.sim.clock.now_ms())
-        return convert.success(t.ContactStatusResult, request_id(requestId), contactNumber=contactNumber)
+        return convert.success(
+            t.ContactStatusResult, request_id(requestId), contactNumber=contactNumber
+        )
 
-    @op(t.ContactAddressResult, Unicode, REQ_LONG, t.AddressData.customize(min_occurs=1, nillable=False))
+    @op(
+        t.ContactAddressResult,
+        Unicode,
+        REQ_LONG,
+        t.AddressData.customize(min_occurs=1, nillable=False),
+    )
     def createOrUpdateAddress(ctx, requestId, contactNumber, address):  # noqa: N802, N805
         u: CallContext = ctx.udc
         with u.sim.store.transaction() as conn:
-            saved = contacts.create_or_update_address(conn, contactNumber, _address_in(address), u.sim.clock.now_ms())
+            saved = contacts.create_or_update_address(
+                conn, contactNumber, _address_in(address), u.sim.clock.now_ms()
+            )
         return convert.success(
-            t.ContactAddressResult, request_id(requestId), contactNumber=contactNumber, address=convert.address(saved)
+            t.ContactAddressResult,
+            request_id(requestId),
+            contactNumber=contactNumber,
+            address=convert.address(saved),
         )
 
     @op(t.ContactStatusResult, Unicode, REQ_LONG, REQ_LONG)
@@ -380,14 +444,20 @@ class ContactInformationPublicService(ServiceBase):
         u: CallContext = ctx.udc
         with u.sim.store.transaction() as conn:
             contacts.delete_address(conn, contactNumber, contactAddressId)
-        return convert.success(t.ContactStatusResult, request_id(requestId), contactNumber=contactNumber)
+        return convert.success(
+            t.ContactStatusResult, request_id(requestId), contactNumber=contactNumber
+        )
 
     @op(t.ContactDataResult, Unicode, REQ_LONG, t.CriterionData.customize(max_occurs="unbounded"))
     def setContactCriteria(ctx, requestId, contactNumber, contactCriteria):  # noqa: N802, N805
         u: CallContext = ctx.udc
         with u.sim.store.transaction() as conn:
-            contact = contacts.set_criteria(conn, contactNumber, _criteria_in(contactCriteria), u.sim.clock.now_ms())
-        return convert.success(t.ContactDataResult, request_id(requestId), **convert.contact_fields(contact))
+            contact = contacts.set_criteria(
+                conn, contactNumber, _criteria_in(contactCriteria), u.sim.clock.now_ms()
+            )
+        return convert.success(
+            t.ContactDataResult, request_id(requestId), **convert.contact_fields(contact)
+        )
 
     @op(t.SearchContactsResult, Unicode, Unicode, Unicode, Unicode)
     def searchContacts(ctx, requestId, email, lastName, firstName):  # noqa: N802, N805
@@ -395,5 +465,7 @@ class ContactInformationPublicService(ServiceBase):
         with u.sim.store.read() as conn:
             found = contacts.search_contacts(conn, email, lastName, firstName)
         return convert.success(
-            t.SearchContactsResult, request_id(requestId), contacts=[convert.contact_summary(c) for c in found]
+            t.SearchContactsResult,
+            request_id(requestId),
+            contacts=[convert.contact_summary(c) for c in found],
         )

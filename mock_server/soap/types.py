@@ -280,8 +280,6 @@ UpdatedAvailabilitiesResult = result(
 )
 
 
-
-
 # --- ExternalOrderFacade / ExternalOrderService ------------------------------------------
 def _order_types(namespace: str) -> dict[str, Any]:
     """The order data types, declared in each order service's namespace."""
@@ -338,7 +336,13 @@ def _order_types(namespace: str) -> dict[str, Any]:
         "PaymentData",
         [("paymentMethodId", Long), ("amount", Long), ("paymentDate", DateTime)],
     )
-    return {"TranslatedText": tt.TranslatedText, "op": op, "mv": mv, "ticket": ticket, "payment": payment}
+    return {
+        "TranslatedText": tt.TranslatedText,
+        "op": op,
+        "mv": mv,
+        "ticket": ticket,
+        "payment": payment,
+    }
 
 
 F = ns.ORDER_FACADE.tns
@@ -380,11 +384,18 @@ OrderUpdateData = model(
     ],
 )
 ORDER_STATUS_FIELDS = [("statusMessage", Unicode), ("expectedException", Unicode)]
-OrderUpdateResult = result(F, "OrderUpdateResult", [("orderUpdateData", OrderUpdateData)] + ORDER_STATUS_FIELDS)
+OrderUpdateResult = result(
+    F, "OrderUpdateResult", [("orderUpdateData", OrderUpdateData)] + ORDER_STATUS_FIELDS
+)
 
 S = ns.ORDER_SERVICE.tns
 _s = _order_types(S)
-ServiceOperationData, ServiceMovementData, TicketData, PaymentData = _s["op"], _s["mv"], _s["ticket"], _s["payment"]
+ServiceOperationData, ServiceMovementData, TicketData, PaymentData = (
+    _s["op"],
+    _s["mv"],
+    _s["ticket"],
+    _s["payment"],
+)
 PaymentInput = model(S, "PaymentInput", [("paymentMethodId", Long), ("amount", Long)])
 PurchaserInfoData = model(S, "PurchaserInfo", [("contactReference", Unicode)])
 OrderData = model(
@@ -460,5 +471,7 @@ ContactDataResult = result(K, "ContactDataResult", CONTACT_FIELDS)
 ContactSummary = model(K, "ContactSummary", CONTACT_FIELDS[:4])
 CreatedContactsResult = result(K, "CreateContactResult", [("contacts", many(ContactSummary))])
 SearchContactsResult = result(K, "SearchContactsResult", [("contacts", many(ContactSummary))])
-ContactAddressResult = result(K, "ContactAddressResult", [("contactNumber", Long), ("address", AddressData)])
+ContactAddressResult = result(
+    K, "ContactAddressResult", [("contactNumber", Long), ("address", AddressData)]
+)
 ContactStatusResult = result(K, "ContactStatusResult", [("contactNumber", Long)])

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Table, literal, select
 
 from mock_server.core.clock import parse_instant, to_ms
 from mock_server.store import schema
-from mock_server.store.store import SCHEMA_VERSION, Store, fingerprint, set_meta
+from mock_server.store.store import SCHEMA_VERSION, Store, fingerprint, inserted_id, set_meta
 
 CHUNK = 20_000
 
@@ -137,7 +137,12 @@ def load_dataset(store: Store, doc: dict[str, Any]) -> dict[str, int]:
             conn,
             schema.payment_method,
             (
-                {"id": m["id"], "code": m["code"], "name": m["name"], "payment_type": m["paymentType"]}
+                {
+                    "id": m["id"],
+                    "code": m["code"],
+                    "name": m["name"],
+                    "payment_type": m["paymentType"],
+                }
                 for m in doc["paymentMethods"]
             ),
         )
@@ -185,7 +190,12 @@ def load_dataset(store: Store, doc: dict[str, Any]) -> dict[str, int]:
             conn,
             schema.venue,
             (
-                {"id": v["id"], "code": v["code"], "name": v["name"], "address": v.get("address", {})}
+                {
+                    "id": v["id"],
+                    "code": v["code"],
+                    "name": v["name"],
+                    "address": v.get("address", {}),
+                }
                 for v in doc["venues"]
             ),
         )
@@ -342,7 +352,12 @@ def load_dataset(store: Store, doc: dict[str, Any]) -> dict[str, int]:
             conn,
             schema.criterion,
             (
-                {"code": c["code"], "name": c["name"], "type": c["type"], "allowed_values": c.get("values")}
+                {
+                    "code": c["code"],
+                    "name": c["name"],
+                    "type": c["type"],
+                    "allowed_values": c.get("values"),
+                }
                 for c in doc.get("contactCriteria", [])
             ),
         )
@@ -393,19 +408,21 @@ def _box_office_sales(conn: Connection, doc: dict[str, Any], events: list[Any]) 
             sales = pf.get("boxOfficeSales") or []
             if not sales:
                 continue
-            order_id = conn.execute(
-                schema.sale_order.insert().values(
-                    secret_id=secrets.token_hex(16),
-                    partner_id=None,
-                    point_of_sales_id=None,
-                    order_type="SALE",
-                    state="CLOSED",
-                    external_reference=f"BOX-OFFICE-{pf['id']}",
-                    created_ms=at_ms,
-                    updated_ms=at_ms,
-                    closed_ms=at_ms,
+            order_id = inserted_id(
+                conn.execute(
+                    schema.sale_order.insert().values(
+                        secret_id=secrets.token_hex(16),
+                        partner_id=None,
+                        point_of_sales_id=None,
+                        order_type="SALE",
+                        state="CLOSED",
+                        external_reference=f"BOX-OFFICE-{pf['id']}",
+                        created_ms=at_ms,
+                        updated_ms=at_ms,
+                        closed_ms=at_ms,
+                    )
                 )
-            ).inserted_primary_key[0]
+            )
             per_category: dict[int, int] = {}
             for sale in sales:
                 cat = sale["seatCategoryId"]
@@ -433,8 +450,16 @@ def _box_office_sales(conn: Connection, doc: dict[str, Any], events: list[Any]) 
                 m = schema.movement.c
                 result = conn.execute(
                     schema.movement.insert().from_select(
-                        [m.order_id, m.performance_id, m.seat_id, m.seat_category_id, m.unit_price,
-                         m.state, m.created_ms, m.updated_ms],
+                        [
+                            m.order_id,
+                            m.performance_id,
+                            m.seat_id,
+                            m.seat_category_id,
+                            m.unit_price,
+                            m.state,
+                            m.created_ms,
+                            m.updated_ms,
+                        ],
                         seats,
                     )
                 )

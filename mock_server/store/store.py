@@ -65,7 +65,7 @@ class Store:
         checked once for the whole load (``PRAGMA foreign_key_check``) instead of row by
         row; any dangling reference aborts the load."""
         with self._write_lock, self.engine.connect() as conn:
-            raw = conn.connection.driver_connection  # outside any transaction (autocommit)
+            raw: Any = conn.connection.driver_connection  # outside any transaction (autocommit)
             if self.is_sqlite:
                 raw.execute("PRAGMA foreign_keys = OFF")
             try:
@@ -138,6 +138,14 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def inserted_id(result: Any) -> int:
+    """The primary key of the row an INSERT created."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise StoreError("the insert returned no primary key")
+    return int(key[0])
 
 
 def get_meta(conn: Connection, key: str) -> Any:
