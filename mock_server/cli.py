@@ -132,11 +132,17 @@ def cmd_dataset_validate(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_load(args: argparse.Namespace) -> int:
+    from load_tests.runner import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="s360-mock", description="Local simulator of the SecuTix S-360 partner web services"
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level (start-up, state, errors)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="start the simulator")
@@ -197,6 +203,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="request journal bound, oldest dropped first (default 10000; 0: no journal)",
     )
     serve.set_defaults(func=cmd_serve)
+
+    from load_tests.runner import add_arguments as add_load_arguments
+
+    load = sub.add_parser(
+        "load",
+        help="headless locust run of partner traffic, thresholds, then the audit",
+        description="Start a simulator (or use --host), run locust headless, print a "
+        "per-operation table, apply thresholds, audit the state (docs/load-testing.md)",
+    )
+    add_load_arguments(load)
+    load.set_defaults(func=cmd_load)
 
     dataset = sub.add_parser("dataset", help="generate or validate datasets")
     dsub = dataset.add_subparsers(dest="dataset_command", required=True)

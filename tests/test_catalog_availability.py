@@ -235,3 +235,9 @@ def test_foreign_point_of_sales_is_refused(fresh, client, pos):
         av.service.getPerformanceAvailability(pointOfSalesId=pos, performanceIds=[10001]).statusCode
         == "error.pos.unknown"
     )
+
+
+def test_a_product_not_exported_is_unknown_by_code(fresh, client):
+    preparing = next(p for p in DATASET["products"] if p["state"] == "PREPARING")
+    res = client("CatalogService").service.getCatalogDetailed(productCode=preparing["code"])
+    assert res.statusCode == "error.product.unknown"

@@ -197,3 +197,12 @@ def test_criteria(contacts):
 def test_dataset_contacts_are_there(contacts):
     found = contacts.service.getContactData(contactNumber=1000001, details=["CRITERIA"])
     assert found.statusCode == "success" and found.contactCriteria
+
+
+def test_update_contact_refuses_addresses_and_criteria(contacts):
+    number = create(contacts).contacts[0].contactNumber
+    r = contacts.service.updateContact(
+        contactNumber=number,
+        contactData={"contactCriteria": [{"code": "NEWSLETTER", "value": "true"}]},
+    )
+    assert r.statusCode == "error.request.invalid"

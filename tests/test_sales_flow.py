@@ -271,3 +271,35 @@ def test_close_after_payment_failure_is_retried_without_paying_twice(api):
     done = close(api.orders, data)
     assert done.statusCode == "success" and done.orderData.orderState == "CLOSED"
     assert len(done.orderData.payments) == 1 and len(done.orderData.tickets) == 2
+
+
+def test_second_partial_cancel_of_a_closed_order_refunds_again(api):
+    data = order(
+        api.facade, attribution(10003, 2), attribution(10003, 1, tariff=102)
+    ).orderUpdateData
+    closed = close(api.orders, data).orderData
+    first, second = (o.operationId for o in closed.operationDatas)
+    assert (
+        api.orders.service.cancelOperations(orderId=data.orderId, operationIds=[first]).statusCode
+        == "success"
+    )
+    r = api.orders.service.cancelOperations(orderId=data.orderId, operationIds=[second])
+    assert r.statusCode == "success", r.statusDetail
+    assert r.orderData.saleAmount == 0 and sum(p.amount for p in r.orderData.payments) == 0
+
+
+def test_removing_every_operation_cancels_the_order(api):
+    data = order(api.facade, attribution(10003, 1)).orderUpdateData
+    op = data.operationDataUpdates[0].operationId
+    r = api.facade.service.createOrUpdateOrder(
+        pointOfSalesId=2001, orderId=data.orderId, operationIdsToRemove=[op]
+    )
+    assert r.statusCode == "success" and r.orderUpdateData.orderState == "CANCELLED"
+
+
+def test_generate_barcodes_is_a_strict_boolean(api):
+    data = order(api.facade, attribution(10003, 1)).orderUpdateData
+    plain = api.orders.service.closeOrder(
+        orderId=data.orderId, totalAmount=data.totalAmount, generateBarCodes=False
+    )
+    assert plain.statusCode == "success" and [t.barcode for t in plain.orderData.tickets] == [None]

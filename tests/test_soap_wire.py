@@ -244,3 +244,12 @@ def test_bad_input_changes_nothing(fresh, client):
         .startswith("error.")
     )
     assert counts() == before
+
+
+def test_invalid_boolean_is_a_validation_fault(mock):
+    o = ns.ORDER_SERVICE
+    body = envelope(
+        o.tns, "closeOrder", "<orderId>1</orderId><generateBarCodes>maybe</generateBarCodes>"
+    )
+    code, _ = fault(post(mock.base_url + o.path, body))
+    assert code == "Client.ValidationError"

@@ -95,7 +95,11 @@ def catalog_detailed(
         .order_by(s.product.c.id)
     )
     if product_code:
-        found = conn.execute(select(s.product.c.id).where(s.product.c.code == product_code)).first()
+        found = conn.execute(
+            select(s.product.c.id).where(
+                s.product.c.code == product_code, s.product.c.state.in_(_EXPORTED)
+            )
+        ).first()
         if found is None or found.id not in periods:
             raise UnknownProduct(f"no product with code {product_code!r}")
         product_q = product_q.where(s.product.c.code == product_code)

@@ -218,6 +218,11 @@ def get_contact(conn: Connection, number: int, details: Sequence[str] | None = N
 def update_contact(conn: Connection, number: int, data: ContactInput, now_ms: int) -> Contact:
     """updateContact: fields given replace the stored ones; absent fields are kept."""
     row = _live(conn, number)
+    if data.addresses or data.criteria:
+        raise InvalidRequest(
+            "updateContact changes the general fields only: use createOrUpdateAddress and "
+            "setContactCriteria for addresses and criteria"
+        )
     first = _clean(data.first_name) if data.first_name is not None else row.first_name
     last = _clean(data.last_name) if data.last_name is not None else row.last_name
     _check_names(first, last)

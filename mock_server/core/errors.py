@@ -33,26 +33,38 @@ class UnknownPointOfSales(S360Error):
 
 
 class UnknownSeason(S360Error):
+    """No season with this code."""
+
     status_code = "error.season.unknown"
 
 
 class UnknownProduct(S360Error):
+    """No (exported) product with this id or code."""
+
     status_code = "error.product.unknown"
 
 
 class UnknownEvent(S360Error):
+    """No event with this id."""
+
     status_code = "error.event.unknown"
 
 
 class UnknownPerformance(S360Error):
+    """No performance with this id."""
+
     status_code = "error.performance.unknown"
 
 
 class UnknownSeatCategory(S360Error):
+    """No seat category with this id in the venue of the performance."""
+
     status_code = "error.seatcategory.unknown"
 
 
 class UnknownSeat(S360Error):
+    """No physical seat with this id in the venue of the performance (or of another category)."""
+
     status_code = "error.seat.unknown"
 
 

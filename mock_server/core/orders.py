@@ -367,7 +367,11 @@ def create_or_update_order(
         conn.execute(o.update().where(o.c.id == order_id).values(**values))
         if req.remove_operation_ids:
             _end_operations(conn, order_id, req.remove_operation_ids, [], "CANCELLED", now_ms)
-        if not req.attributions and not req.remove_operation_ids:
+            if not req.attributions and _live_count(conn, order_id) == 0:
+                # Nothing left: the order is cancelled, as cancelOperations does.
+                conn.execute(o.update().where(o.c.id == order_id).values(state="CANCELLED"))
+                return order_view(conn, order_id)
+        if not req.attributions:
             return order_view(conn, order_id)
     reader = AvailabilityReader(store, conn, partner, now_ms)
     for attribution in req.attributions:
@@ -770,11 +774,15 @@ def cancel_operations(
     if row.state == "CLOSED" or row.payment_booked_ms is not None:
         refund = before - order_view(conn, row.id).total_amount
         if refund:
-            method = conn.execute(
-                select(s.payment.c.payment_method_id)
-                .where(s.payment.c.order_id == row.id)
-                .order_by(s.payment.c.id)
-            ).scalar_one()
+            method = (
+                conn.execute(
+                    select(s.payment.c.payment_method_id)
+                    .where(s.payment.c.order_id == row.id)
+                    .order_by(s.payment.c.id)
+                )
+                .scalars()
+                .first()
+            )
             conn.execute(
                 s.payment.insert().values(
                     order_id=row.id, payment_method_id=method, amount=-refund, created_ms=now_ms

@@ -265,7 +265,7 @@ class ExternalOrderService(ServiceBase):
         Unicode,
         REQ_LONG,
         t.PurchaserInfoData,
-        Boolean,
+        t.XsdBoolean,
         t.PaymentInput.customize(max_occurs="unbounded"),
         Long,
     )

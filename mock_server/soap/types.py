@@ -20,6 +20,21 @@ from spyne import Boolean, ComplexModel, DateTime, Double, Integer, Long, Unicod
 
 from mock_server.soap import namespaces as ns
 
+
+class XsdBoolean(Boolean):  # type: ignore[misc]
+    """xs:boolean read strictly: true, false, 1 or 0. (spyne alone reads any other
+    text as false; S-360 refuses it.)"""
+
+    __namespace__ = "http://www.w3.org/2001/XMLSchema"
+    __type_name__ = "boolean"
+
+    @staticmethod
+    def validate_string(cls: Any, value: str | None) -> bool:
+        if value is None:
+            return bool(cls.Attributes.nillable)
+        return value.strip() in ("true", "false", "1", "0")
+
+
 MANY = {"max_occurs": "unbounded", "min_occurs": 0}
 
 
