@@ -8,15 +8,23 @@ WS-Security. This WSGI layer does, for every call, in this order:
 2. check it is a SOAP 1.1 envelope with one operation of this service, in the
    service namespace with or without a trailing ``/``;
 3. authenticate the WS-Security UsernameToken (all client variants);
-4. hand the normalized envelope to spyne, which calls one core function;
-5. strip namespaces below the operation element of the reply (JAX-WS wire style).
+4. admit the call (control plane): rate limits, then fault injection; both
+   decided in one write transaction (``ControlPlane.admit``);
+5. hand the normalized envelope to spyne, which calls one core function;
+6. strip namespaces below the operation element of the reply (JAX-WS wire style);
+7. journal the call (``ControlPlane.record``), whatever its outcome.
 
-Every failure on the way is a SOAP 1.1 Fault (HTTP 500, text/xml), never HTML.
+Every failure on the way is a SOAP 1.1 Fault (HTTP 500, text/xml), never HTML;
+a refused call is HTTP 429 (or 509) with ``Retry-After`` and a
+``Client.RateLimitExceeded`` fault (docs/control-plane.md).
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
+import errno
+import hashlib
 import io
 import logging
 import re
@@ -24,13 +32,14 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from xml.sax.saxutils import escape
 
 from lxml import etree
 from spyne import Application, Fault
 from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
 
-from mock_server.core import partners
+from mock_server.core import faultinjection, partners
 from mock_server.core.errors import (
     AuthenticationFailed,
     ClientFault,
@@ -38,7 +47,10 @@ from mock_server.core.errors import (
     S360Error,
     UnknownOperation,
 )
+from mock_server.core.faultinjection import CallScope, InjectedStatus
+from mock_server.core.journal import MAX_PARAMS, MAX_VALUES, JournalEntry, truncate
 from mock_server.core.model import Partner
+from mock_server.core.ratelimit import Rejection
 from mock_server.simulator import Simulator
 from mock_server.soap import faults
 from mock_server.soap.namespaces import SOAP11_ENV, SOAP12_ENV, ServiceInfo
@@ -63,11 +75,15 @@ class S360Application(Application):  # type: ignore[misc]
 
     def call_wrapper(self, ctx: Any) -> Any:
         try:
+            scope = faultinjection.current_scope()
+            if scope is not None and scope.replace_result is not None:
+                raise scope.replace_result  # fault injection: answer this instead of running
             return super().call_wrapper(ctx)
-        except S360Error as error:
+        except (S360Error, InjectedStatus) as error:
             result_cls = ctx.descriptor.out_message._type_info[0]
             req = getattr(ctx.in_object, "requestId", None) if ctx.in_object is not None else None
-            return faults.error_result(result_cls, error, request_id(req))
+            forced = error.request_id if isinstance(error, InjectedStatus) else None
+            return faults.error_result(result_cls, error, forced or request_id(req))  # type: ignore[arg-type]
         except Fault:
             raise
         except Exception as error:  # noqa: BLE001 - the one place unexpected errors become faults
@@ -94,7 +110,25 @@ class Call:
     operation: str = ""
     partner: Partner | None = None
     started: float = field(default_factory=time.perf_counter)
-    outcome: str = ""  # "success", an S-360 status code, or "fault:<code>"
+    outcome: str = ""  # "success", an S-360 status code, "fault:<code>", "rate-limited", "dropped"
+    at_ms: int = 0  # virtual time the call arrived
+    login: str | None = None  # the UsernameToken's login, authenticated or not
+    params: dict[str, Any] = field(default_factory=dict)
+    http_status: int | None = None  # None: no reply (connection dropped)
+    injected: list[dict[str, Any]] = field(default_factory=list)
+    remote_addr: str | None = None
+    dropped: bool = False
+
+
+class ConnectionDropped(ConnectionResetError):
+    """Raised out of the WSGI app to close the connection without a reply.
+
+    The server (cheroot) treats ECONNRESET from the application as a dead client:
+    it closes the socket without writing anything, so the client sees the
+    connection end with no response (requests: ``ConnectionError``)."""
+
+    def __init__(self) -> None:
+        super().__init__(errno.ECONNRESET, "connection dropped by fault injection")
 
 
 class SoapEndpoint:
@@ -125,29 +159,102 @@ class SoapEndpoint:
         return document
 
     def wsdl(self, base_url: str) -> bytes:
-        return self._wsdl_template.replace(WSDL_PLACEHOLDER.encode(), (base_url + self.info.path).encode())
+        return self._wsdl_template.replace(
+            WSDL_PLACEHOLDER.encode(), (base_url + self.info.path).encode()
+        )
 
     def _attach_context(self, ctx: Any) -> None:
         env = ctx.transport.req_env
-        ctx.udc = CallContext(sim=self.sim, partner=env["s360.partner"])
+        ctx.udc = CallContext(
+            sim=self.sim, partner=env["s360.partner"], checkpoint=faultinjection.checkpoint
+        )
 
     # -- the call pipeline --------------------------------------------------------
-    def handle_post(self, environ: dict[str, Any], call: Call) -> tuple[str, list[tuple[str, str]], bytes]:
+    def handle_post(
+        self, environ: dict[str, Any], call: Call
+    ) -> tuple[str, list[tuple[str, str]], bytes]:
         body = _read_body(environ)
         root = _parse(body, environ.get("CONTENT_TYPE", ""))
         body_el, header_el = _envelope_parts(root)
+        named = [c for c in body_el if isinstance(c.tag, str)]
+        if len(named) == 1:  # journalled even if it turns out not to be an operation
+            call.operation = _local(named[0])[:128]
+        with contextlib.suppress(ClientFault):
+            call.login = _username_token(header_el)[0][:128] or None
         operation = self._operation(body_el)
         call.operation = operation.tag.split("}", 1)[1]
-        call.partner = self._authenticate(header_el)
+        call.params = key_params(operation)
+        call.partner = self._authenticate(header_el, call)
         if header_el is not None:
             root.remove(header_el)  # WS-Security is done; spyne need not see it
+
+        # Rate limits, then fault injection: after authentication, before the operation.
+        admission = self.sim.control.admit(
+            call.partner.login, self.info.name, call.operation, lambda: arguments_digest(operation)
+        )
+        if admission.rejection is not None:
+            call.outcome = "rate-limited"
+            return rate_limited_reply(admission.rejection)
+        plan = admission.faults
+        call.injected = plan.fired
+        if plan.latency_ms:
+            time.sleep(min(plan.latency_ms, faultinjection.MAX_LATENCY_MS) / 1000)
+        scope = CallScope(
+            self.info.name, call.operation, call.partner.login, checkpoints=dict(plan.checkpoints)
+        )
+        before = plan.before
+        if before is not None:
+            kind = before["type"]
+            if kind == "drop":
+                call.outcome = "dropped"
+                raise ConnectionDropped()
+            if kind in ("fault", "http"):
+                code = before.get("faultCode") or (
+                    "Server" if kind == "http" else "Server.InjectedFault"
+                )
+                http = int(before.get("httpStatus") or 500)
+                message = (
+                    before.get("faultString")
+                    or f"fault injected by the simulator (rule {before['ruleId']})"
+                )
+                call.outcome = f"fault:{code}"
+                return _status_line(http), [], faults.fault_envelope(code, message)
+            if kind == "status":
+                detail = (
+                    before.get("statusDetail")
+                    or f"status injected by the simulator (rule {before['ruleId']})"
+                )
+                scope.replace_result = InjectedStatus(before["statusCode"], detail)
+            elif kind == "in_progress":
+                scope.replace_result = InjectedStatus(
+                    "in_progress",
+                    "the request is being processed: call again with its requestId",
+                    before.get("requestId") or None,
+                )
         payload = etree.tostring(root, encoding="UTF-8", xml_declaration=True)
-        return self._run_spyne(environ, payload, call)
+        with faultinjection.call_scope(scope):
+            status, headers, out = self._run_spyne(environ, payload, call)
+        after = plan.after
+        if after is not None:  # the operation ran and committed; its reply is lost
+            if after.get("then", "drop") == "drop":
+                raise ConnectionDropped()
+            http = int(after.get("httpStatus") or 500)
+            return (
+                _status_line(http),
+                [],
+                faults.fault_envelope(
+                    "Server",
+                    "the reply was lost (fault injected by the simulator after the operation ran)",
+                ),
+            )
+        return status, headers, out
 
     def _operation(self, body_el: Any) -> Any:
         children = [c for c in body_el if isinstance(c.tag, str)]
         if len(children) != 1:
-            raise MalformedRequest(f"soap:Body must hold exactly one operation element, found {len(children)}")
+            raise MalformedRequest(
+                f"soap:Body must hold exactly one operation element, found {len(children)}"
+            )
         el = children[0]
         qname = etree.QName(el)
         namespace = (qname.namespace or "").rstrip("/")
@@ -165,12 +272,15 @@ class SoapEndpoint:
             el.tag = f"{{{self.info.tns}}}{qname.localname}"
         return el
 
-    def _authenticate(self, header_el: Any) -> Partner:
+    def _authenticate(self, header_el: Any, call: Call) -> Partner:
         login, password = _username_token(header_el)
+        call.login = login or None
         with self.sim.store.read() as conn:
             return partners.authenticate(self.sim.store, conn, login, password)
 
-    def _run_spyne(self, environ: dict[str, Any], payload: bytes, call: Call) -> tuple[str, list[tuple[str, str]], bytes]:
+    def _run_spyne(
+        self, environ: dict[str, Any], payload: bytes, call: Call
+    ) -> tuple[str, list[tuple[str, str]], bytes]:
         inner = dict(environ)
         inner["wsgi.input"] = io.BytesIO(payload)
         inner["CONTENT_LENGTH"] = str(len(payload))
@@ -180,7 +290,9 @@ class SoapEndpoint:
         inner["s360.partner"] = call.partner
         captured: dict[str, Any] = {}
 
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> None:
             captured["status"] = status
             captured["headers"] = headers
 
@@ -195,6 +307,94 @@ class SoapEndpoint:
         call.outcome = _outcome(status, out)
         headers = [(k, v) for k, v in captured.get("headers", []) if k.lower() != "content-length"]
         return status, headers, out
+
+
+# --- control plane helpers ----------------------------------------------------------------
+def key_params(operation: Any) -> dict[str, Any]:
+    """The operation's direct children with a simple text value (ids, codes, dates),
+    truncated: what the journal keeps of a request. Repeated children become lists."""
+    params: dict[str, Any] = {}
+    for child in operation:
+        if not isinstance(child.tag, str) or len(child):
+            continue
+        text = (child.text or "").strip()
+        if not text:
+            continue
+        name = _local(child)
+        value = truncate(text)
+        if name in params:
+            current = params[name]
+            if not isinstance(current, list):
+                current = params[name] = [current]
+            if len(current) < MAX_VALUES:
+                current.append(value)
+        elif len(params) < MAX_PARAMS:
+            params[name] = value
+    return params
+
+
+def _canonical(el: Any) -> str:
+    parts = [_local(el), "(", (el.text or "").strip()]
+    for child in el:
+        if isinstance(child.tag, str):
+            parts.append(_canonical(child))
+    parts.append(")")
+    return "".join(parts)
+
+
+def arguments_digest(operation: Any) -> str:
+    """A digest of the arguments (namespace prefixes and requestId ignored), for
+    rate-limit policies keyed on partner + operation + arguments."""
+    canon = "".join(
+        _canonical(c) for c in operation if isinstance(c.tag, str) and _local(c) != "requestId"
+    )
+    return hashlib.sha256(canon.encode()).hexdigest()[:32]
+
+
+_REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    408: "Request Timeout",
+    409: "Conflict",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+    509: "Bandwidth Limit Exceeded",
+}
+
+
+def _status_line(code: int) -> str:
+    return f"{code} {_REASONS.get(code, 'Error')}"
+
+
+def rate_limited_reply(rejection: Rejection) -> tuple[str, list[tuple[str, str]], bytes]:
+    """HTTP 429 (or 509), ``Retry-After`` in whole seconds (virtual clock), and a
+    SOAP 1.1 Fault ``Client.RateLimitExceeded`` whose detail says which policy."""
+    p = rejection.policy
+    window = p.window_ms / 1000
+    window_text = f"{window:g}"
+    retry = rejection.retry_after_s
+    message = (
+        f"Rate limit exceeded: policy '{p.name}' allows {p.limit} call(s) per {window_text} s "
+        f"per {p.key.replace('+', ' and ')}; retry after {retry} s"
+    )
+    detail = (
+        f"<detail><rateLimit><policy>{escape(p.name)}</policy><limit>{p.limit}</limit>"
+        f"<windowSeconds>{window_text}</windowSeconds><key>{escape(p.key)}</key>"
+        f"<retryAfterSeconds>{retry}</retryAfterSeconds></rateLimit></detail>"
+    )
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<soap:Envelope xmlns:soap="{SOAP11_ENV}"><soap:Body><soap:Fault>'
+        "<faultcode>soap:Client.RateLimitExceeded</faultcode>"
+        f"<faultstring>{escape(message)}</faultstring>{detail}"
+        "</soap:Fault></soap:Body></soap:Envelope>"
+    ).encode()
+    return _status_line(rejection.http_status), [("Retry-After", str(retry))], body
 
 
 def _outcome(status: str, out: bytes) -> str:
@@ -251,7 +451,9 @@ def _envelope_parts(root: Any) -> tuple[Any, Any]:
     if qname.localname == "Envelope" and qname.namespace == SOAP12_ENV:
         raise VersionMismatch("SOAP 1.2 is not supported by S-360: send a SOAP 1.1 envelope")
     if qname.localname != "Envelope" or qname.namespace != SOAP11_ENV:
-        raise MalformedRequest(f"the root element must be a SOAP 1.1 Envelope ({SOAP11_ENV}), not {root.tag!r}")
+        raise MalformedRequest(
+            f"the root element must be a SOAP 1.1 Envelope ({SOAP11_ENV}), not {root.tag!r}"
+        )
     body = root.find(f"{{{SOAP11_ENV}}}Body")
     if body is None:
         raise MalformedRequest("the envelope has no soap:Body")
@@ -293,7 +495,9 @@ def _username_token(header: Any) -> tuple[str, str]:
         raise AuthenticationFailed("UsernameToken needs both Username and Password")
     kind = password.get("Type", "")
     if kind.endswith("#PasswordDigest"):
-        raise AuthenticationFailed("PasswordDigest is not accepted by S-360: send the password as text")
+        raise AuthenticationFailed(
+            "PasswordDigest is not accepted by S-360: send the password as text"
+        )
     return (user.text or "").strip(), password.text or ""
 
 
@@ -312,43 +516,100 @@ class SoapGateway:
     def __call__(self, environ: dict[str, Any], start_response: Responder) -> Iterable[bytes]:
         endpoint = self.by_path.get(environ.get("PATH_INFO", ""))
         if endpoint is None:
-            return _reply(start_response, "404 Not Found", faults.fault_envelope(
-                "Client.UnknownService", f"no S-360 service at {environ.get('PATH_INFO')!r}"))
+            return _reply(
+                start_response,
+                "404 Not Found",
+                faults.fault_envelope(
+                    "Client.UnknownService", f"no S-360 service at {environ.get('PATH_INFO')!r}"
+                ),
+            )
         method = environ.get("REQUEST_METHOD", "GET")
         if method in ("GET", "HEAD"):
             if environ.get("QUERY_STRING", "").lower().startswith("wsdl"):
                 body = endpoint.wsdl(_base_url(environ))
                 return _reply(start_response, "200 OK", body if method == "GET" else b"")
-            return _reply(start_response, "405 Method Not Allowed", faults.fault_envelope(
-                "Client", f"POST a SOAP 1.1 envelope, or GET {endpoint.info.path}?wsdl"),
-                [("Allow", "GET, POST")])
+            return _reply(
+                start_response,
+                "405 Method Not Allowed",
+                faults.fault_envelope(
+                    "Client", f"POST a SOAP 1.1 envelope, or GET {endpoint.info.path}?wsdl"
+                ),
+                [("Allow", "GET, POST")],
+            )
         if method != "POST":
-            return _reply(start_response, "405 Method Not Allowed", faults.fault_envelope(
-                "Client", f"method {method} not allowed: POST a SOAP 1.1 envelope"), [("Allow", "GET, POST")])
-        call = Call(service=endpoint.info)
+            return _reply(
+                start_response,
+                "405 Method Not Allowed",
+                faults.fault_envelope(
+                    "Client", f"method {method} not allowed: POST a SOAP 1.1 envelope"
+                ),
+                [("Allow", "GET, POST")],
+            )
+        control = self.sim.control
+        call = Call(service=endpoint.info, remote_addr=environ.get("REMOTE_ADDR"))
+        status: str | None
         try:
+            control.sync()  # the clock and settings other worker processes may have changed
+            call.at_ms = self.sim.clock.now_ms()
             status, headers, body = endpoint.handle_post(environ, call)
+        except ConnectionDropped:
+            call.dropped = True
+            status, headers, body = None, [], b""
         except ClientFault as error:
             call.outcome = f"fault:{error.fault_code}"
-            status, headers, body = "500 Internal Server Error", [], faults.fault_envelope(error.fault_code, error.message)
+            status, headers, body = (
+                "500 Internal Server Error",
+                [],
+                faults.fault_envelope(error.fault_code, error.message),
+            )
         except Exception:  # noqa: BLE001 - never a traceback or an HTML page on the wire
             log.exception("internal error in the SOAP front door")
             call.outcome = "fault:Server"
-            status, headers, body = "500 Internal Server Error", [], faults.fault_envelope(
-                "Server", "Internal error in the simulator (see its log)")
+            status, headers, body = (
+                "500 Internal Server Error",
+                [],
+                faults.fault_envelope("Server", "Internal error in the simulator (see its log)"),
+            )
+        call.http_status = int(status.split(" ", 1)[0]) if status else None
+        control.record(
+            JournalEntry(
+                at_ms=call.at_ms,
+                service=call.service.name,
+                operation=call.operation or None,
+                partner=call.partner.login if call.partner is not None else call.login,
+                outcome=call.outcome or "unknown",
+                http_status=call.http_status,
+                duration_ms=(time.perf_counter() - call.started) * 1000,
+                params=call.params,
+                injected=call.injected or None,
+                remote_addr=call.remote_addr,
+            )
+        )
         for hook in self.hooks:
-            hook(call, status)
+            hook(call, status or "")
+        if status is None:
+            raise ConnectionDropped()
         return _reply(start_response, status, body, headers)
 
 
 def _base_url(environ: dict[str, Any]) -> str:
     scheme = environ.get("wsgi.url_scheme", "http")
-    host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', '127.0.0.1')}:{environ.get('SERVER_PORT', '80')}"
+    host = (
+        environ.get("HTTP_HOST")
+        or f"{environ.get('SERVER_NAME', '127.0.0.1')}:{environ.get('SERVER_PORT', '80')}"
+    )
     return f"{scheme}://{host}{environ.get('SCRIPT_NAME', '')}"
 
 
-def _reply(start_response: Responder, status: str, body: bytes, headers: list[tuple[str, str]] | None = None) -> list[bytes]:
-    out = [(k, v) for k, v in (headers or []) if k.lower() not in ("content-type", "content-length")]
+def _reply(
+    start_response: Responder,
+    status: str,
+    body: bytes,
+    headers: list[tuple[str, str]] | None = None,
+) -> list[bytes]:
+    out = [
+        (k, v) for k, v in (headers or []) if k.lower() not in ("content-type", "content-length")
+    ]
     out.append(("Content-Type", "text/xml; charset=utf-8"))
     out.append(("Content-Length", str(len(body))))
     start_response(status, out)

@@ -49,6 +49,15 @@ control_rate_hit = Table(
     Index("ix_control_rate_hit_at", "at_ms"),
 )
 
+# How many calls each key's log holds (kept with the log, so checking a limit does not
+# count the log: O(log n) per call even for a limit of a million a minute).
+control_rate_key = Table(
+    "control_rate_key",
+    metadata,
+    Column("key", String(512), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
 # Fault-injection rules, in the order they were added.
 control_fault_rule = Table(
     "control_fault_rule",
@@ -86,6 +95,7 @@ CONTROL_TABLES = (
     control_setting,
     control_counter,
     control_rate_hit,
+    control_rate_key,
     control_fault_rule,
     control_journal,
 )

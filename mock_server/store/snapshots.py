@@ -56,7 +56,9 @@ class Snapshots:
     @staticmethod
     def check_name(name: str) -> None:
         if not isinstance(name, str) or not _NAME_RE.match(name):
-            raise SnapshotError(f"invalid snapshot name {name!r}: 1-64 of A-Z a-z 0-9 . _ - (not starting with '.')")
+            raise SnapshotError(
+                f"invalid snapshot name {name!r}: 1-64 of A-Z a-z 0-9 . _ - (not starting with '.')"
+            )
 
     def _file(self, name: str) -> Path:
         assert self.directory is not None
@@ -85,7 +87,9 @@ class Snapshots:
                 target.close()
             partial.replace(self._file(name))
             info = SnapshotInfo(name, virtual_ms, time.time(), self._file(name).stat().st_size)
-            self._file(name).with_suffix(".json").write_text(json.dumps(info.__dict__), encoding="utf-8")
+            self._file(name).with_suffix(".json").write_text(
+                json.dumps(info.__dict__), encoding="utf-8"
+            )
             return info
 
     def restore(self, name: str) -> None:
@@ -136,7 +140,9 @@ class Snapshots:
                 try:
                     result.append(SnapshotInfo(**json.loads(sidecar.read_text(encoding="utf-8"))))
                 except (OSError, ValueError, TypeError):
-                    result.append(SnapshotInfo(path.stem, 0, path.stat().st_mtime, path.stat().st_size))
+                    result.append(
+                        SnapshotInfo(path.stem, 0, path.stat().st_mtime, path.stat().st_size)
+                    )
             return result
 
     def delete(self, name: str) -> None:
