@@ -146,3 +146,50 @@ def test_bad_filters_are_refused(mock):
         with pytest.raises(AdminError) as info:
             mock.admin.request("GET", "/journal", params=params)
         assert info.value.status == 400 and info.value.payload["problems"]
+
+
+def test_journal_keeps_nested_parameters_and_reply_fields(mock):
+    mock.reset()
+    facade, orders = (
+        mock.soap_client("ExternalOrderFacade"),
+        mock.soap_client("ExternalOrderService"),
+    )
+    created = facade.service.createOrUpdateOrder(
+        pointOfSalesId=2001,
+        singleEntryAttributionOperations=[
+            {
+                "operationAttributions": [
+                    {
+                        "performanceId": 10003,
+                        "seatCategoryId": 4001,
+                        "audienceSubCategoryId": 101,
+                        "quantity": 2,
+                    },
+                    {
+                        "performanceId": 10004,
+                        "seatCategoryId": 4001,
+                        "audienceSubCategoryId": 101,
+                        "quantity": 1,
+                    },
+                ]
+            }
+        ],
+    ).orderUpdateData
+    orders.service.closeOrder(
+        orderId=created.orderId,
+        totalAmount=created.totalAmount,
+        payments=[{"paymentMethodId": 501, "amount": created.totalAmount}],
+    )
+    create, close = mock.admin.journal(service=None)["entries"][-2:]
+    assert create["params"]["performanceId"] == ["10003", "10004"]
+    assert create["params"]["quantity"] == ["2", "1"]
+    assert create["result"] == {
+        "statusCode": "success",
+        "orderId": created.orderId,
+        "orderState": "OPEN",
+        "totalAmount": created.totalAmount,
+    }
+    assert close["params"]["paymentMethodId"] == "501"
+    assert close["result"]["orderState"] == "CLOSED"
+    assert close["result"]["saleAmount"] == created.totalAmount
+    assert close["result"]["tickets"] == close["result"]["barcodes"] == 3

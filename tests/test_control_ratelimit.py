@@ -77,6 +77,7 @@ def test_second_availability_call_in_a_minute_is_refused_then_admitted(limited):
     assert all(e["partner"] == "DEMO_PARTNER1" for e in entries)
     assert entries[3]["timeMs"] - entries[0]["timeMs"] >= 60_000
     assert entries[0]["params"] == {"pointOfSalesId": "2001", "performanceIds": "10003"}
+    assert 0 < entries[1]["result"]["retryAfter"] <= 60
 
 
 def test_exact_window_59_seconds_later_still_refused(limited):

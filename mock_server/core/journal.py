@@ -40,6 +40,7 @@ class JournalEntry:
     params: dict[str, Any] = field(default_factory=dict)
     injected: list[dict[str, Any]] | None = None
     remote_addr: str | None = None
+    result: dict[str, Any] | None = None
 
 
 @dataclass
@@ -76,6 +77,7 @@ def record(conn: Connection, entry: JournalEntry, max_entries: int) -> None:
         "duration_ms": round(entry.duration_ms, 3),
         "injected": entry.injected,
         "remote_addr": entry.remote_addr,
+        "result": entry.result,
     }
     new_id = inserted_id(conn.execute(_INSERT, row))  # a cached statement: cheap per call
     if new_id > max_entries:
@@ -169,4 +171,5 @@ def to_json(r: Any) -> dict[str, Any]:
         "durationMs": r.duration_ms,
         "injected": r.injected,
         "remoteAddr": r.remote_addr,
+        "result": r.result or {},
     }

@@ -118,6 +118,7 @@ class Call:
     injected: list[dict[str, Any]] = field(default_factory=list)
     remote_addr: str | None = None
     dropped: bool = False
+    result: dict[str, Any] = field(default_factory=dict)  # key fields of the reply
 
 
 class ConnectionDropped(ConnectionResetError):
@@ -194,6 +195,7 @@ class SoapEndpoint:
         )
         if admission.rejection is not None:
             call.outcome = "rate-limited"
+            call.result = {"retryAfter": admission.rejection.retry_after_s}
             return rate_limited_reply(admission.rejection)
         plan = admission.faults
         call.injected = plan.fired
@@ -234,8 +236,10 @@ class SoapEndpoint:
         payload = etree.tostring(root, encoding="UTF-8", xml_declaration=True)
         with faultinjection.call_scope(scope):
             status, headers, out = self._run_spyne(environ, payload, call)
+        call.result = result_summary(out)
         after = plan.after
         if after is not None:  # the operation ran and committed; its reply is lost
+            call.result["replyLost"] = True
             if after.get("then", "drop") == "drop":
                 raise ConnectionDropped()
             http = int(after.get("httpStatus") or 500)
@@ -311,10 +315,11 @@ class SoapEndpoint:
 
 # --- control plane helpers ----------------------------------------------------------------
 def key_params(operation: Any) -> dict[str, Any]:
-    """The operation's direct children with a simple text value (ids, codes, dates),
-    truncated: what the journal keeps of a request. Repeated children become lists."""
+    """Every leaf element of the request with a text value (ids, codes, dates, amounts,
+    nested ones too: ``performanceId`` inside ``operationAttributions``), by local
+    name, truncated: what the journal keeps of a request. Repeated names become lists."""
     params: dict[str, Any] = {}
-    for child in operation:
+    for child in operation.iterdescendants():
         if not isinstance(child.tag, str) or len(child):
             continue
         text = (child.text or "").strip()
@@ -395,6 +400,30 @@ def rate_limited_reply(rejection: Rejection) -> tuple[str, list[tuple[str, str]]
         "</soap:Fault></soap:Body></soap:Envelope>"
     ).encode()
     return _status_line(rejection.http_status), [("Retry-After", str(retry))], body
+
+
+_SUMMARY_FIELDS = ("statusCode", "orderId", "orderState", "totalAmount", "saleAmount")
+_SUMMARY_RE = {
+    name: re.compile(rb"<" + name.encode() + rb">([^<]{0,100})</" + name.encode() + rb">")
+    for name in _SUMMARY_FIELDS
+}
+
+
+def result_summary(out: bytes) -> dict[str, Any]:
+    """Key fields of a reply for the journal (first occurrence of each), plus the
+    number of tickets and barcodes issued. Cheap: regular expressions, no parse."""
+    summary: dict[str, Any] = {}
+    for name, pattern in _SUMMARY_RE.items():
+        match = pattern.search(out)
+        if match:
+            text = match.group(1).decode("utf-8", "replace")
+            summary[name] = (
+                int(text) if text.lstrip("-").isdigit() and name != "statusCode" else text
+            )
+    if b"<tickets>" in out:
+        summary["tickets"] = out.count(b"<tickets>")
+        summary["barcodes"] = len(re.findall(rb"<barcode>[0-9]+</barcode>", out))
+    return summary
 
 
 def _outcome(status: str, out: bytes) -> str:
@@ -583,6 +612,7 @@ class SoapGateway:
                 params=call.params,
                 injected=call.injected or None,
                 remote_addr=call.remote_addr,
+                result=call.result or None,
             )
         )
         for hook in self.hooks:

@@ -87,6 +87,8 @@ control_journal = Table(
     Column("duration_ms", Float, nullable=False),
     Column("injected", JSON, nullable=True),
     Column("remote_addr", Text, nullable=True),
+    # Key fields of the reply: statusCode, orderId, totalAmount, orderState, retryAfter …
+    Column("result", JSON, nullable=True),
     Index("ix_control_journal_at", "at_ms"),
     sqlite_autoincrement=True,
 )
