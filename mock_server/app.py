@@ -46,5 +46,7 @@ class S360MockApp:
         return self.soap(environ, start_response)
 
 
-def create_app(config: SimulatorConfig | None = None, dataset: dict[str, Any] | None = None) -> S360MockApp:
+def create_app(
+    config: SimulatorConfig | None = None, dataset: dict[str, Any] | None = None
+) -> S360MockApp:
     return S360MockApp(Simulator(config, dataset_doc=dataset))

@@ -142,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="s360-mock", description="Local simulator of the SecuTix S-360 partner web services"
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level (start-up, state, errors)")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log at INFO level (start-up, state, errors)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="start the simulator")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from spyne import Boolean, DateTime, Long, ServiceBase, Unicode, rpc
+from spyne import DateTime, Long, ServiceBase, Unicode, rpc
 
 from mock_server.core import availability as av
 from mock_server.core import catalog, contacts, orders, partners

@@ -409,7 +409,9 @@ ticket = Table(
     Column("state", String(16), nullable=False),
     Column("issued_ms", BigInteger, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
-    CheckConstraint("state IN ('VALID','CANCELLED','INVALIDATED','PRINTED','NOT_PRINTED','CONTROLLED')"),
+    CheckConstraint(
+        "state IN ('VALID','CANCELLED','INVALIDATED','PRINTED','NOT_PRINTED','CONTROLLED')"
+    ),
 )
 
 # A payment booked by closeOrder (on the partner's pending account).
