@@ -47,6 +47,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         rate_limits=args.rate_limits,
         rate_limit_status=args.rate_limit_status,
         journal_max_entries=args.journal_max,
+        reply_cache=not args.no_reply_cache,
         admin_token=args.admin_token or None,
     )
     started = time.perf_counter()
@@ -196,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TOKEN",
         default=None,
         help="require 'Authorization: Bearer TOKEN' on /_mock/... (then callers need not be local)",
+    )
+    serve.add_argument(
+        "--no-reply-cache",
+        action="store_true",
+        help="compute every read reply afresh (the cache never serves stale state; this is for"
+        " measuring it)",
     )
     serve.add_argument(
         "--journal-max",

@@ -32,6 +32,7 @@ class SimulatorConfig:
     rate_limit_status: int | None = None  # 429 or 509: overrides the policy document's
     journal_max_entries: int = 10_000  # 0: no journal
     admin_token: str | None = None  # None: the admin API answers loopback callers only
+    reply_cache: bool = True  # cache serialized read replies (mock_server/soap/cache.py)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

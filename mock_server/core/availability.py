@@ -478,3 +478,20 @@ def _ids(values: Sequence[int], name: str) -> list[int]:
     if any(i < 1 for i in ids):
         raise InvalidRequest(f"{name}: ids are positive integers")
     return ids
+
+
+def next_change_ms(conn: Connection, now_ms: int) -> int | None:
+    """The next instant after ``now_ms`` at which availability changes by the clock
+    alone (a hold expiring, a sales period opening or closing, a performance
+    starting), or None. Until then, and as long as nothing is written, every
+    availability answer stays the same: the SOAP adapter caches them that long."""
+    o, sp, pf = s.sale_order, s.sales_period, s.performance
+    candidates = [
+        select(func.min(o.c.expires_ms)).where(o.c.state == "OPEN", o.c.expires_ms > now_ms),
+        select(func.min(sp.c.start_ms)).where(sp.c.start_ms > now_ms),
+        select(func.min(sp.c.end_ms)).where(sp.c.end_ms > now_ms),
+        select(func.min(pf.c.start_ms)).where(pf.c.start_ms > now_ms),
+    ]
+    values = [conn.execute(q).scalar() for q in candidates]
+    upcoming = [int(v) for v in values if v is not None]
+    return min(upcoming) if upcoming else None

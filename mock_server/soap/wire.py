@@ -40,6 +40,7 @@ from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
 
 from mock_server.core import faultinjection, partners
+from mock_server.core.availability import next_change_ms
 from mock_server.core.errors import (
     AuthenticationFailed,
     ClientFault,
@@ -53,8 +54,10 @@ from mock_server.core.model import Partner
 from mock_server.core.ratelimit import Rejection
 from mock_server.simulator import Simulator
 from mock_server.soap import faults
+from mock_server.soap.cache import CACHEABLE, ReplyCache
 from mock_server.soap.namespaces import SOAP11_ENV, SOAP12_ENV, ServiceInfo
 from mock_server.soap.services import CallContext, request_id
+from mock_server.store import versioning
 
 log = logging.getLogger("s360mock.soap")
 # spyne logs every client fault with a traceback: that is noise for a simulator.
@@ -132,8 +135,18 @@ class ConnectionDropped(ConnectionResetError):
         super().__init__(errno.ECONNRESET, "connection dropped by fault injection")
 
 
+@dataclass(frozen=True)
+class _Pending:
+    key: tuple[str, ...]
+    token_name: str
+    token: str
+    until: int | None
+
+
 class SoapEndpoint:
     """One S-360 service at its path: WSDL on GET ?wsdl, calls on POST."""
+
+    cache: ReplyCache | None = None  # set by the gateway
 
     def __init__(self, sim: Simulator, info: ServiceInfo, service_class: type) -> None:
         self.sim = sim
@@ -233,9 +246,16 @@ class SoapEndpoint:
                     "the request is being processed: call again with its requestId",
                     before.get("requestId") or None,
                 )
+        cached = self._cached_reply(operation, call, plan)
+        if isinstance(cached, bytes):
+            call.outcome = "success"
+            call.result = {"statusCode": "success", "cached": True}
+            return "200 OK", [], cached
         payload = etree.tostring(root, encoding="UTF-8", xml_declaration=True)
         with faultinjection.call_scope(scope):
             status, headers, out = self._run_spyne(environ, payload, call)
+        if cached is not None and status.startswith("200"):
+            self._remember(cached, out)
         call.result = result_summary(out)
         after = plan.after
         if after is not None:  # the operation ran and committed; its reply is lost
@@ -252,6 +272,34 @@ class SoapEndpoint:
                 ),
             )
         return status, headers, out
+
+    # -- reply cache (mock_server/soap/cache.py) ----------------------------------------
+    def _cached_reply(self, operation: Any, call: Call, plan: Any) -> bytes | _Pending | None:
+        """The cached reply (bytes), or what is needed to cache the reply about to be
+        computed (_Pending), or None when this call is not cacheable."""
+        rule = CACHEABLE.get((self.info.name, call.operation))
+        if rule is None or self.cache is None or plan.fired or call.partner is None:
+            return None
+        token_name, timed = rule
+        key = (self.info.name, call.operation, call.partner.login, arguments_digest(operation))
+        request_id = next((c.text for c in operation if _local(c) == "requestId"), None)
+        with self.sim.store.read() as conn:
+            token = versioning.tokens(conn).get(token_name)
+            now = self.sim.clock.now_ms()
+            if token is None:
+                return None
+            entry = self.cache.get(key, token, now)
+            if entry is not None:
+                return entry.render(request_id)
+            until = next_change_ms(conn, now) if timed else None
+        return _Pending(key, token_name, token, until)
+
+    def _remember(self, pending: _Pending, out: bytes) -> None:
+        assert self.cache is not None
+        with self.sim.store.read() as conn:
+            still = versioning.tokens(conn).get(pending.token_name)
+        if still == pending.token:  # nothing was written while the answer was computed
+            self.cache.put(pending.key, out, pending.token, self.sim.clock.now_ms(), pending.until)
 
     def _operation(self, body_el: Any) -> Any:
         children = [c for c in body_el if isinstance(c.tag, str)]
@@ -540,6 +588,9 @@ class SoapGateway:
     def __init__(self, sim: Simulator, endpoints: Iterable[SoapEndpoint]) -> None:
         self.sim = sim
         self.by_path = {e.info.path: e for e in endpoints}
+        self.cache = ReplyCache() if sim.config.reply_cache else None
+        for endpoint in self.by_path.values():
+            endpoint.cache = self.cache
         self.hooks: list[Callable[[Call, str], None]] = []  # called after each call: (call, status)
 
     def __call__(self, environ: dict[str, Any], start_response: Responder) -> Iterable[bytes]:

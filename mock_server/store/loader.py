@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, literal, select
 
 from mock_server.core.clock import parse_instant, to_ms
-from mock_server.store import schema
+from mock_server.store import schema, versioning
 from mock_server.store.store import SCHEMA_VERSION, Store, fingerprint, inserted_id, set_meta
 
 CHUNK = 20_000
@@ -392,6 +392,7 @@ def load_dataset(store: Store, doc: dict[str, Any]) -> dict[str, int]:
         )
         for ix in schema.movement.indexes:
             ix.create(conn)
+        versioning.install(conn)  # from here on, every write changes the state tokens
         set_meta(conn, "schema_version", SCHEMA_VERSION)
         set_meta(conn, "dataset", {"name": doc.get("name", ""), "fingerprint": fingerprint(doc)})
         set_meta(conn, "setup_last_update_ms", _ms(doc["setupLastUpdate"]))

@@ -425,4 +425,5 @@ payment = Table(
     Column("created_ms", BigInteger, nullable=False),
 )
 
-from mock_server.store import control_schema  # noqa: E402,F401
+# Tables defined beside the domain schema, on the same metadata.
+from mock_server.store import control_schema, versioning  # noqa: E402,F401,I001
