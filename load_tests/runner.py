@@ -39,6 +39,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from load_tests.config import USER_CLASSES, ConfigError, load_config
+from mock_server.workers import die_with_parent as _die_with_parent
 
 HERE = Path(__file__).resolve().parent
 LOCUSTFILE = HERE / "locustfile.py"
@@ -453,16 +454,6 @@ def cpu_seconds(pid: int) -> float | None:
     fields = stat[stat.rfind(")") + 2 :].split()
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     return (int(fields[11]) + int(fields[12])) / ticks
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Linux: the child gets SIGTERM if the runner dies, even by SIGKILL (no orphans)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 class Child:

@@ -39,11 +39,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except PolicyError as error:
         print(f"error: --rate-limits {args.rate_limits}: {error}", file=sys.stderr)
         return 2
+    worker = getattr(args, "worker_process", False)
     config = SimulatorConfig(
         dataset=path,
         state_url=args.state,
         clock=args.clock,
-        reset_state=args.reset_state,
+        reset_state=args.reset_state and not worker,
         rate_limits=args.rate_limits,
         rate_limit_status=args.rate_limit_status,
         journal_max_entries=args.journal_max,
@@ -51,6 +52,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         admin_token=args.admin_token or None,
     )
     started = time.perf_counter()
+    if args.workers > 1 and not worker:
+        return _supervise(args, config, doc, started)
     try:
         app = create_app(config, dataset=doc)
     except DatasetError as error:
@@ -60,7 +63,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     try:
-        server = bind(app, args.host, args.port, args.threads)
+        server = bind(app, args.host, args.port, args.threads, reuse_port=worker)
     except OSError as error:
         print(
             f"error: cannot listen on {args.host}:{args.port}: {error.strerror or error}",
@@ -69,6 +72,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     host, port = server.bind_addr[:2]
     base = f"http://{host}:{port}"
+    if worker:
+        print("worker ready", flush=True)
+        serve_forever(server)
+        return 0
     print(
         f"s360-mock: dataset {app.sim.dataset.get('name')!r} ready in {time.perf_counter() - started:.1f}s,"
         f" state {config.state_url}, clock {app.sim.clock!r}"
@@ -91,6 +98,41 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print("Ctrl-C stops.", flush=True)
     serve_forever(server)
     return 0
+
+
+def _supervise(args: argparse.Namespace, config: Any, doc: Any, started: float) -> int:
+    from dataclasses import replace
+
+    from fixtures.validate import DatasetError
+    from mock_server.simulator import Simulator
+    from mock_server.store import StoreError
+    from mock_server.workers import supervise
+
+    def prepare(state: str, reset: bool) -> int | None:
+        try:
+            Simulator(replace(config, state_url=state, reset_state=reset), dataset_doc=doc).close()
+        except DatasetError as error:
+            print(f"error: dataset refused, nothing loaded\n{error}", file=sys.stderr)
+            return 2
+        except StoreError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        return None
+
+    def banner(base: str, state: str, temporary: bool) -> None:
+        from mock_server.soap.namespaces import ALL_SERVICES
+
+        kept = " (temporary: removed at exit)" if temporary else ""
+        print(
+            f"s360-mock: {args.workers} worker processes ready in "
+            f"{time.perf_counter() - started:.1f}s, state {state}{kept}"
+        )
+        for info in ALL_SERVICES:
+            print(f"  {info.name:<32} {base}{info.path}?wsdl")
+        print(f"  control plane                    {base}/_mock/openapi.json")
+        print("Ctrl-C stops.", flush=True)
+
+    return supervise(args, args.serve_argv, prepare, banner)
 
 
 def cmd_dataset_generate(args: argparse.Namespace) -> int:
@@ -199,6 +241,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="require 'Authorization: Bearer TOKEN' on /_mock/... (then callers need not be local)",
     )
     serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="server processes sharing the port and the state (default 1; with the in-memory"
+        " state, a temporary state file is used)",
+    )
+    serve.add_argument("--worker-process", action="store_true", help=argparse.SUPPRESS)
+    serve.add_argument(
         "--no-reply-cache",
         action="store_true",
         help="compute every read reply afresh (the cache never serves stale state; this is for"
@@ -238,7 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(raw)
+    # What follows "serve" (options before it are global), for --workers to pass on.
+    args.serve_argv = raw[raw.index("serve") :] if "serve" in raw else raw
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

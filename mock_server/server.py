@@ -39,9 +39,12 @@ class ServerThread:
         self.stop()
 
 
-def bind(app: Any, host: str, port: int, threads: int) -> wsgi.Server:
-    """A bound (not yet serving) server: with port 0 the OS picks a free port."""
-    server = wsgi.Server((host, port), app, numthreads=threads, request_queue_size=256)
+def bind(app: Any, host: str, port: int, threads: int, reuse_port: bool = False) -> wsgi.Server:
+    """A bound (not yet serving) server: with port 0 the OS picks a free port.
+    ``reuse_port``: several processes listen on the same port (``--workers``)."""
+    server = wsgi.Server(
+        (host, port), app, numthreads=threads, request_queue_size=256, reuse_port=reuse_port
+    )
     server.prepare()
     return server
 
