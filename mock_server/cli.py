@@ -181,6 +181,12 @@ def cmd_load(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_contract(args: argparse.Namespace) -> int:
+    from contract_tests.cli import main as contract_main
+
+    return contract_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="s360-mock", description="Local simulator of the SecuTix S-360 partner web services"
@@ -274,6 +280,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_load_arguments(load)
     load.set_defaults(func=cmd_load)
+
+    from contract_tests.cli import add_arguments as add_contract_arguments
+
+    contract = sub.add_parser(
+        "contract",
+        help="contract checks: an S-360 endpoint (provider) or a partner client (client)",
+        description="Property-based contract checks (docs/contract-testing.md)",
+    )
+    add_contract_arguments(contract)
+    contract.set_defaults(func=cmd_contract)
 
     dataset = sub.add_parser("dataset", help="generate or validate datasets")
     dsub = dataset.add_subparsers(dest="dataset_command", required=True)

@@ -254,8 +254,8 @@ def test_close_after_payment_failure_is_retried_without_paying_twice(api):
 
     data = order(api.facade, attribution(10003, 2)).orderUpdateData
     store, clock = api.sim.store, api.sim.clock
+    partner = partners.authenticate(store, "DEMO_PARTNER1", "partner1-secret")
     with store.read() as conn:
-        partner = partners.authenticate(store, conn, "DEMO_PARTNER1", "partner1-secret")
         pos = partners.point_of_sales(conn, 2001)
 
     def boom(name: str) -> None:

@@ -12,19 +12,23 @@ from mock_server.store import Store
 from mock_server.store import schema as s
 
 
-def _credentials(store: Store, conn: Connection) -> dict[str, tuple[str, Partner]]:
+def _credentials(store: Store) -> dict[str, tuple[str, Partner]]:
+    """Logins -> (password, partner), read once per loaded dataset (partners do not
+    change at run time), so authenticating a call costs no database round trip."""
+
     def compute() -> dict[str, tuple[str, Partner]]:
-        rows = conn.execute(
-            select(
-                s.partner.c.id,
-                s.partner.c.login,
-                s.partner.c.operator_code,
-                s.partner.c.name,
-                s.partner.c.password,
-                s.partner.c.point_of_sales_id,
-                s.point_of_sales.c.sales_channel_id,
-            ).join(s.point_of_sales, s.point_of_sales.c.id == s.partner.c.point_of_sales_id)
-        )
+        with store.read() as conn:
+            rows = conn.execute(
+                select(
+                    s.partner.c.id,
+                    s.partner.c.login,
+                    s.partner.c.operator_code,
+                    s.partner.c.name,
+                    s.partner.c.password,
+                    s.partner.c.point_of_sales_id,
+                    s.point_of_sales.c.sales_channel_id,
+                ).join(s.point_of_sales, s.point_of_sales.c.id == s.partner.c.point_of_sales_id)
+            ).all()
         return {
             r.login: (
                 r.password,
@@ -44,21 +48,14 @@ def _credentials(store: Store, conn: Connection) -> dict[str, tuple[str, Partner
     return result
 
 
-def authenticate(store: Store, conn: Connection, login: str, password: str) -> Partner:
+def authenticate(store: Store, login: str, password: str) -> Partner:
     """The partner whose WS-Security UsernameToken this is, or AuthenticationFailed."""
-    entry = _credentials(store, conn).get(login)
+    entry = _credentials(store).get(login)
     # Compare even for unknown logins, so timing does not tell which logins exist.
     expected = entry[0] if entry else "\x00unknown-login"
     if not hmac.compare_digest(expected.encode(), password.encode()) or entry is None:
         raise AuthenticationFailed("The security token could not be authenticated or authorized")
     return entry[1]
-
-
-def partner_by_id(store: Store, conn: Connection, partner_id: int) -> Partner | None:
-    for _, partner in _credentials(store, conn).values():
-        if partner.id == partner_id:
-            return partner
-    return None
 
 
 def check_point_of_sales(partner: Partner, point_of_sales_id: int | None) -> None:

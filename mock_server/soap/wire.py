@@ -283,21 +283,23 @@ class SoapEndpoint:
         token_name, timed = rule
         key = (self.info.name, call.operation, call.partner.login, arguments_digest(operation))
         request_id = next((c.text for c in operation if _local(c) == "requestId"), None)
-        with self.sim.store.read() as conn:
+        store = self.sim.store
+        token = dict(store.fetch_raw(versioning.TOKENS_SQL)).get(token_name)
+        if token is None:
+            return None
+        entry = self.cache.get(key, token, self.sim.clock.now_ms())
+        if entry is not None:
+            return entry.render(request_id)
+        with store.read() as conn:  # a miss: the token and the time bound, in one snapshot
             token = versioning.tokens(conn).get(token_name)
-            now = self.sim.clock.now_ms()
             if token is None:
                 return None
-            entry = self.cache.get(key, token, now)
-            if entry is not None:
-                return entry.render(request_id)
-            until = next_change_ms(conn, now) if timed else None
+            until = next_change_ms(conn, self.sim.clock.now_ms()) if timed else None
         return _Pending(key, token_name, token, until)
 
     def _remember(self, pending: _Pending, out: bytes) -> None:
         assert self.cache is not None
-        with self.sim.store.read() as conn:
-            still = versioning.tokens(conn).get(pending.token_name)
+        still = dict(self.sim.store.fetch_raw(versioning.TOKENS_SQL)).get(pending.token_name)
         if still == pending.token:  # nothing was written while the answer was computed
             self.cache.put(pending.key, out, pending.token, self.sim.clock.now_ms(), pending.until)
 
@@ -327,8 +329,7 @@ class SoapEndpoint:
     def _authenticate(self, header_el: Any, call: Call) -> Partner:
         login, password = _username_token(header_el)
         call.login = login or None
-        with self.sim.store.read() as conn:
-            return partners.authenticate(self.sim.store, conn, login, password)
+        return partners.authenticate(self.sim.store, login, password)
 
     def _run_spyne(
         self, environ: dict[str, Any], payload: bytes, call: Call

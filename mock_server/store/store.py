@@ -17,6 +17,7 @@ Transactions:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
@@ -88,6 +89,21 @@ class Store:
         else:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
+
+    def fetch_raw(self, sql: str) -> list[tuple[Any, ...]]:
+        """One read-only statement straight through the DB-API connection, without a
+        transaction of ours: a single SELECT is atomic on its own. The cheapest read
+        there is, for the per-call checks of the hot path (state tokens)."""
+        with self._read_lock or contextlib.nullcontext():
+            raw = self.engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute(sql)
+                rows = [tuple(r) for r in cursor.fetchall()]
+                cursor.close()
+            finally:
+                raw.close()  # back to the pool
+        return rows
 
     @contextmanager
     def exclusive_dbapi(self) -> Iterator[Any]:

@@ -76,3 +76,6 @@ def install(conn: Connection) -> None:
 
 def tokens(conn: Connection) -> dict[str, str]:
     return {name: token for name, token in conn.execute(select(state_token))}
+
+
+TOKENS_SQL = "SELECT name, token FROM state_token"
