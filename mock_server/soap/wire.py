@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
 
+import spyne.const
 from lxml import etree
 from spyne import Application, Fault
 from spyne.protocol.soap import Soap11
@@ -60,6 +61,10 @@ from mock_server.soap.services import CallContext, request_id
 from mock_server.store import versioning
 
 log = logging.getLogger("s360mock.soap")
+# spyne runs a full gc.collect() at most once a second at the end of a call, to close
+# uploaded files early. The simulator takes no file uploads, and on a big heap (the large
+# dataset) a full collection costs tens of milliseconds of every second: turn it off.
+spyne.const.MIN_GC_INTERVAL = float("inf")
 # spyne logs every client fault with a traceback: that is noise for a simulator.
 for _name in ("spyne", "spyne.application", "spyne.application.client", "spyne.application.server"):
     logging.getLogger(_name).setLevel(logging.CRITICAL)
