@@ -9,7 +9,6 @@ Every timestamp is the virtual now, so ``getLastSetupUpdate`` and
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from sqlalchemy import Connection, exists, func, select, update
@@ -21,7 +20,8 @@ from mock_server.core.errors import (
     UnknownSeatCategory,
 )
 from mock_server.store import schema as s
-from mock_server.store.store import get_meta, inserted_id, set_meta
+from mock_server.store.loader import box_office_order
+from mock_server.store.store import get_meta, set_meta
 
 
 class UnknownEventOrPrice(LookupError):
@@ -184,21 +184,7 @@ def sell_out(
     free = conn.execute(q).all()
     if not free:
         return {"orderId": None, "sold": 0}
-    order_id = inserted_id(
-        conn.execute(
-            s.sale_order.insert().values(
-                secret_id=secrets.token_hex(16),
-                partner_id=None,
-                point_of_sales_id=None,
-                order_type="SALE",
-                state="CLOSED",
-                external_reference=f"BOX-OFFICE-SELL-OUT-{performance_id}",
-                created_ms=now_ms,
-                updated_ms=now_ms,
-                closed_ms=now_ms,
-            )
-        )
-    )
+    order_id = box_office_order(conn, f"BOX-OFFICE-SELL-OUT-{performance_id}", now_ms)
     conn.execute(
         m.insert(),
         [

@@ -400,6 +400,26 @@ def load_dataset(store: Store, doc: dict[str, Any]) -> dict[str, int]:
     return counts
 
 
+def box_office_order(conn: Connection, reference: str, at_ms: int) -> int:
+    """A closed order of the venue's own box office (no partner): the seats it holds
+    are sold outside the partners' channels (dataset pre-sales, sell-out scenarios)."""
+    return inserted_id(
+        conn.execute(
+            schema.sale_order.insert().values(
+                secret_id=secrets.token_hex(16),
+                partner_id=None,
+                point_of_sales_id=None,
+                order_type="SALE",
+                state="CLOSED",
+                external_reference=reference,
+                created_ms=at_ms,
+                updated_ms=at_ms,
+                closed_ms=at_ms,
+            )
+        )
+    )
+
+
 def _box_office_sales(conn: Connection, doc: dict[str, Any], events: list[Any]) -> int:
     """Record the dataset's box-office sales as one closed order per performance."""
     at_ms = _ms(doc["setupLastUpdate"])
@@ -409,21 +429,7 @@ def _box_office_sales(conn: Connection, doc: dict[str, Any], events: list[Any]) 
             sales = pf.get("boxOfficeSales") or []
             if not sales:
                 continue
-            order_id = inserted_id(
-                conn.execute(
-                    schema.sale_order.insert().values(
-                        secret_id=secrets.token_hex(16),
-                        partner_id=None,
-                        point_of_sales_id=None,
-                        order_type="SALE",
-                        state="CLOSED",
-                        external_reference=f"BOX-OFFICE-{pf['id']}",
-                        created_ms=at_ms,
-                        updated_ms=at_ms,
-                        closed_ms=at_ms,
-                    )
-                )
-            )
+            order_id = box_office_order(conn, f"BOX-OFFICE-{pf['id']}", at_ms)
             per_category: dict[int, int] = {}
             for sale in sales:
                 cat = sale["seatCategoryId"]
