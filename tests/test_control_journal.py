@@ -193,3 +193,10 @@ def test_journal_keeps_nested_parameters_and_reply_fields(mock):
     assert close["result"]["orderState"] == "CLOSED"
     assert close["result"]["saleAmount"] == created.totalAmount
     assert close["result"]["tickets"] == close["result"]["barcodes"] == 3
+
+
+def test_journal_keeps_the_last_setup_update(mock):
+    mock.reset()
+    last = mock.soap_client("CatalogService").service.getLastSetupUpdate().lastUpdate
+    (entry,) = mock.admin.journal(operation="getLastSetupUpdate")["entries"]
+    assert entry["result"]["lastUpdate"] == last.isoformat()

@@ -464,7 +464,7 @@ def rate_limited_reply(rejection: Rejection) -> tuple[str, list[tuple[str, str]]
     return _status_line(rejection.http_status), [("Retry-After", str(retry))], body
 
 
-_SUMMARY_FIELDS = ("statusCode", "orderId", "orderState", "totalAmount", "saleAmount")
+_SUMMARY_FIELDS = ("statusCode", "orderId", "orderState", "totalAmount", "saleAmount", "lastUpdate")
 _SUMMARY_RE = {
     name: re.compile(rb"<" + name.encode() + rb">([^<]{0,100})</" + name.encode() + rb">")
     for name in _SUMMARY_FIELDS
