@@ -24,7 +24,20 @@ def _dataset_from_args(args: argparse.Namespace) -> tuple[Path | None, dict[str,
     return (Path(args.dataset) if args.dataset else None), None
 
 
+def _stop_on_signals() -> None:
+    """Ctrl-C (SIGINT) and SIGTERM stop the server cleanly, even when it was started
+    with SIGINT ignored (a shell starts background jobs that way, CI often does)."""
+    import signal
+
+    def terminate(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, terminate)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    _stop_on_signals()
     from fixtures.validate import DatasetError
     from mock_server.app import create_app
     from mock_server.core.ratelimit import PolicyError, resolve
