@@ -81,7 +81,7 @@ def phase_serve(path: str) -> dict:
     sys.path.insert(0, str(ROOT / "tests"))
     from soap_raw import envelope, result
 
-    with running_simulator(SimulatorConfig(dataset=Path(path))) as mock:
+    with running_simulator(SimulatorConfig(dataset=Path(path), rate_limits="off")) as mock:
         body = envelope(ns.CATALOG.tns, "getCatalogDetailed")
         timings = []
         for _ in range(3):
@@ -90,9 +90,10 @@ def phase_serve(path: str) -> dict:
             timings.append(time.perf_counter() - t)
             assert result(r).findtext("statusCode") == "success"
     return {
-        "seconds": min(timings),
+        "seconds": timings[0],
         "peak_mb": _peak_mb(),
-        "note": f"getCatalogDetailed, {len(r.content) / 1e6:.1f} MB reply (best of 3)",
+        "note": f"first getCatalogDetailed, {len(r.content) / 1e6:.1f} MB reply (then"
+        f" {min(timings[1:]) * 1000:.0f} ms from the reply cache)",
     }
 
 
