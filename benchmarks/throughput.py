@@ -252,7 +252,7 @@ class Tally:
 
 def _sleep_until(deadline: float) -> None:
     while (left := deadline - time.perf_counter()) > 0:
-        time.sleep(min(left, 0.5))
+        time.sleep(min(left, 0.5))  # real wait: a benchmark measures wall time
 
 
 def _connection(
@@ -525,7 +525,7 @@ class Server:
             if self.port and self._answers():
                 print(f"  {self.label}: ready in {time.monotonic() - started:.1f}s", flush=True)
                 return self
-            time.sleep(0.2)
+            time.sleep(0.2)  # real wait: polling a server process until it answers
         raise RuntimeError(f"{self.label} not ready after {START_TIMEOUT:.0f}s:\n{self.tail()}")
 
     def _answers(self) -> bool:

@@ -92,6 +92,8 @@ class Task:
         )
 
     def sleep(self, seconds: float) -> None:
+        # A real wait: a command client cannot move the clock; the harness runs the virtual
+        # clock S360_TIME_SPEED times faster than real time, so waits are divided by it.
         time.sleep(seconds / self.speed)
 
 

@@ -549,7 +549,7 @@ def start_simulator(args: argparse.Namespace, run_dir: Path) -> tuple[Child, str
                 return child, base
         except requests.RequestException:
             pass
-        time.sleep(0.2)
+        time.sleep(0.2)  # real wait: polling a child process until it listens
     child.stop()
     raise UsageError(f"the simulator did not answer within {START_TIMEOUT:.0f}s:\n{child.tail()}")
 
@@ -963,7 +963,7 @@ def _watch(main: Child, children: list[Child], duration: float, verbose: bool) -
     progress = Progress(children, verbose)
     try:
         while main.alive():
-            time.sleep(0.25)
+            time.sleep(0.25)  # real wait: the load run is real time; progress is polled
             progress.pump()
             for child in children:
                 child.sample_cpu()
